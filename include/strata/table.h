@@ -1,0 +1,145 @@
+// Table: a named, bounded collection of items under a schema, sampled and evicted by pluggable
+// selectors and paced by a rate limiter. The heart of Strata.
+//
+//   Table ──owns──> payload columns (one array per fixed field; per-item blocks for bytes fields)
+//     │             metadata arrays (generation, priority, group, task, seq, times sampled, scores)
+//     ├──owns──> sampler  (Selector: which item Sample returns)
+//     ├──owns──> remover  (Selector: which item is evicted when full)
+//     └──owns──> rate limiter (paces inserts against samples)
+//
+// Lifecycle: Create -> any calls from any threads -> Close (optional; wakes blocked callers
+// with Cancelled, later calls fail with FailedPrecondition) -> destruction (callers must have
+// returned). Thread-safe: every method may be called concurrently. One mutex guards the table;
+// blocking calls release it while they wait. Tables are independent of each other.
+//
+// Every batch call validates the whole batch first: on an error nothing is changed.
+#ifndef STRATA_TABLE_H_
+#define STRATA_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "strata/batch.h"
+#include "strata/options.h"
+#include "strata/rate_limiter.h"
+
+namespace strata {
+namespace internal {
+class TableImpl;
+}  // namespace internal
+
+struct SampleOptions {
+  size_t batch_size = 1;  // >= 1
+  // With replacement, an item may appear several times in one batch. Ordered samplers (FIFO,
+  // LIFO, heaps) always return distinct items.
+  bool replacement = true;
+  // How long to wait for the rate limiter; InfiniteDuration waits forever.
+  absl::Duration timeout = absl::InfiniteDuration();
+};
+
+// Counters since creation and the current state.
+struct TableInfo {
+  std::string name;
+  std::string schema;
+  std::string sampler;
+  std::string remover;
+  uint64_t size = 0;   // live items
+  uint64_t bytes = 0;  // payload bytes of live items
+  uint64_t max_items = 0;
+  uint64_t max_bytes = 0;
+  uint64_t inserted = 0;  // items inserted
+  uint64_t dropped = 0;   // items refused by the insertion policy
+  uint64_t sampled = 0;   // items returned by Sample
+  uint64_t evicted = 0;   // removed by the remover to make room
+  uint64_t expired = 0;   // removed after max_times_sampled
+  uint64_t deleted = 0;   // removed by Delete
+  uint64_t priority_updates = 0;
+  uint64_t score_updates = 0;
+  uint64_t missing_keys = 0;  // stale or unknown keys seen by Get/Delete/Update*
+  bool closed = false;
+  RateLimiterInfo rate_limiter;
+};
+
+class Table {
+ public:
+  // InvalidArgument naming the bad option (no fields, max_items 0, alpha < 0, a GroupBalanced
+  // score column not in the schema, reservoir without a remover, invalid rate limiter...).
+  static absl::StatusOr<std::unique_ptr<Table>> Create(TableOptions options);
+  ~Table();
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+
+  // Inserts batch.size() items, appending one key per item to `*keys` (kNoKey for an item the
+  // insertion policy dropped). Makes room by evicting with the remover. Blocks while the rate
+  // limiter holds inserts back, up to `timeout`.
+  // Errors: InvalidArgument (unknown or missing field, wrong dtype or shape, inconsistent batch
+  // size, NaN/negative/infinite priority, NaN score, item larger than max_bytes) with nothing
+  // inserted; ResourceExhausted when full without a remover; DeadlineExceeded / Cancelled while
+  // waiting, in which case the items admitted before the wait stay inserted and their keys are in
+  // `*keys`; FailedPrecondition when closed.
+  absl::Status Insert(const ItemBatch& batch, std::vector<Key>* keys,
+                      absl::Duration timeout = absl::InfiniteDuration());
+
+  // Samples options.batch_size items into `*out` (reusing its buffers when it can), incrementing
+  // their times_sampled and removing those that reach max_times_sampled. Blocks on the rate
+  // limiter up to options.timeout.
+  // Errors: InvalidArgument (batch_size 0; more than size() items without replacement or from an
+  // ordered sampler); DeadlineExceeded; Cancelled; FailedPrecondition when closed. On error `*out`
+  // is unspecified and the table unchanged.
+  absl::Status Sample(const SampleOptions& options, SampleBatch* out);
+
+  // Copies the items with `keys` into `*out` (probabilities and weights left empty), in order,
+  // skipping keys that are stale or unknown; their indices into `keys` go to `*missing`.
+  // Returns the number found. Does not count as sampling.
+  absl::StatusOr<size_t> Get(absl::Span<const Key> keys, SampleBatch* out,
+                             std::vector<size_t>* missing = nullptr);
+
+  // Removes the items with `keys`; stale or unknown keys are skipped and reported in `*missing`
+  // (indices into `keys`). Returns the number removed.
+  absl::StatusOr<size_t> Delete(absl::Span<const Key> keys, std::vector<size_t>* missing = nullptr);
+
+  // Sets priorities[i] on the item keys[i] (the last one wins for repeated keys); a stale or
+  // unknown key is never applied to another item: it is skipped and its index goes to
+  // `*missing`. Returns the number applied. InvalidArgument (nothing applied) on a length
+  // mismatch or a NaN, infinite or negative priority.
+  absl::StatusOr<size_t> UpdatePriorities(absl::Span<const Key> keys,
+                                          absl::Span<const double> priorities,
+                                          std::vector<size_t>* missing = nullptr);
+
+  // As UpdatePriorities, for the score column `column` (InvalidArgument if unknown, or NaN).
+  absl::StatusOr<size_t> UpdateScores(std::string_view column, absl::Span<const Key> keys,
+                                      absl::Span<const float> values,
+                                      std::vector<size_t>* missing = nullptr);
+
+  // Replaces the rate limiter's options on the live table, keeping its counters; blocked
+  // callers re-check at once. InvalidArgument (no change) if invalid.
+  absl::Status SetRateLimiter(const RateLimiterOptions& options);
+
+  // Wakes every blocked caller with Cancelled; later calls fail with FailedPrecondition.
+  // Idempotent. Items stay readable through info().
+  void Close();
+
+  size_t size() const;
+  TableInfo info() const;
+  const TableOptions& options() const;
+
+  // Verifies every internal invariant (selector structures agree with the live items, the
+  // sum-tree total equals the sum of priorities, byte counts, free list). O(n); for tests.
+  absl::Status CheckInvariants() const;
+
+ private:
+  explicit Table(std::unique_ptr<internal::TableImpl> impl);
+  std::unique_ptr<internal::TableImpl> impl_;
+};
+
+}  // namespace strata
+
+#endif  // STRATA_TABLE_H_

@@ -1,0 +1,77 @@
+#include "strata/batch.h"
+
+#include <cstdlib>
+#include <new>
+
+namespace strata {
+
+ItemBatch& ItemBatch::Add(std::string_view field, DType dtype, absl::Span<const int64_t> shape,
+                          const void* data) {
+  Entry& e = entries_.emplace_back();
+  e.name.assign(field.data(), field.size());
+  e.variable = false;
+  e.dtype = dtype;
+  e.shape.assign(shape.begin(), shape.end());
+  e.data = data;
+  return *this;
+}
+
+ItemBatch& ItemBatch::AddBytes(std::string_view field, const char* data,
+                               absl::Span<const uint64_t> offsets) {
+  Entry& e = entries_.emplace_back();
+  e.name.assign(field.data(), field.size());
+  e.variable = true;
+  e.data = data;
+  e.offsets = offsets;
+  return *this;
+}
+
+ItemBatch& ItemBatch::AddBytes(std::string_view field, absl::Span<const std::string_view> values) {
+  Entry& e = entries_.emplace_back();
+  e.name.assign(field.data(), field.size());
+  e.variable = true;
+  e.values = values;
+  return *this;
+}
+
+ItemBatch& ItemBatch::AddScores(std::string_view column, absl::Span<const float> values) {
+  ScoreEntry& s = scores_.emplace_back();
+  s.name.assign(column.data(), column.size());
+  s.values = values;
+  return *this;
+}
+
+void ItemBatch::Clear() {
+  entries_.clear();
+  scores_.clear();
+  priorities_ = {};
+  groups_ = {};
+  tasks_ = {};
+}
+
+std::shared_ptr<Buffer> Buffer::Allocate(size_t bytes) {
+  // Round up so aligned_alloc's size is a multiple of the alignment; never 0.
+  const size_t capacity = ((bytes == 0 ? 1 : bytes) + 63) / 64 * 64;
+  auto* data = static_cast<uint8_t*>(std::aligned_alloc(64, capacity));
+  if (data == nullptr) throw std::bad_alloc();
+  std::shared_ptr<Buffer> buffer(new Buffer(data, capacity));
+  buffer->set_size(bytes);
+  return buffer;
+}
+
+Buffer::~Buffer() { std::free(data_); }
+
+std::string_view FieldData::bytes(size_t i) const {
+  const auto* off = reinterpret_cast<const uint64_t*>(offsets->data());
+  return {reinterpret_cast<const char*>(data->data()) + off[i],
+          static_cast<size_t>(off[i + 1] - off[i])};
+}
+
+const FieldData* SampleBatch::field(std::string_view name) const {
+  for (const FieldData& f : fields_) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace strata

@@ -1,0 +1,69 @@
+// RowStore: the DRAM payload of one table.
+//
+//   fixed fields:  [ slot 0: f0 | f1 | ... ][ slot 1: f0 | f1 | ... ] ...   one MmapRegion,
+//                  `stride` bytes per slot, each field at a fixed offset aligned to its dtype
+//   bytes fields:  slot -> heap block (exactly the item's length) + length, per field
+//
+// Items are rows, not columns: sampling reads random items, and one item's fields then share
+// cache lines and pages (one TLB miss and one hardware-prefetch stream per item instead of one
+// per field). A gather still writes each field to its own contiguous output array, the layout
+// a tensor wants. Address space for `capacity` rows is reserved up front (huge pages where the
+// kernel allows) and committed as slots are first written.
+//
+// Externally synchronized (the table's mutex); holds no locks itself.
+#ifndef STRATA_CORE_ROW_STORE_H_
+#define STRATA_CORE_ROW_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "select/selector.h"
+#include "strata/schema.h"
+#include "util/mmap_region.h"
+
+namespace strata::internal {
+
+class RowStore {
+ public:
+  static absl::StatusOr<RowStore> Create(const Schema& schema, size_t capacity);
+
+  // Fixed fields.
+  size_t row_bytes(size_t field) const { return fields_[field].row_bytes; }
+  uint8_t* field_ptr(size_t field, Slot slot) {
+    return rows_.data() + static_cast<size_t>(slot) * stride_ + fields_[field].offset;
+  }
+  // Copies slots[0..n) into dst[f] (one array per fixed field f, rows back to back; entries for
+  // bytes fields are ignored).
+  void Gather(const Slot* slots, size_t n, uint8_t* const* dst) const;
+
+  // Bytes fields.
+  void SetBytes(size_t field, Slot slot, const char* data, size_t len);
+  std::string_view GetBytes(size_t field, Slot slot) const;
+  // Releases every bytes field of `slot`.
+  void ReleaseBytes(Slot slot);
+
+  using CopyFn = void (*)(uint8_t* dst, const uint8_t* src, size_t bytes);
+
+ private:
+  struct Field {
+    bool variable = false;
+    size_t row_bytes = 0;
+    size_t offset = 0;  // within the row
+    CopyFn copy = nullptr;
+    std::vector<std::unique_ptr<char[]>> blocks;  // bytes fields, per slot
+    std::vector<uint64_t> lengths;                // bytes fields, per slot
+  };
+  std::vector<Field> fields_;
+  std::vector<size_t> fixed_fields_;
+  std::vector<size_t> variable_fields_;
+  size_t stride_ = 0;
+  MmapRegion rows_;
+};
+
+}  // namespace strata::internal
+
+#endif  // STRATA_CORE_ROW_STORE_H_

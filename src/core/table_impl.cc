@@ -1,0 +1,567 @@
+// TableImpl: creation, validation, insert, delete, updates, info and invariants.
+// Sampling and Get are in table_sample.cc.
+#include "core/table_impl.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "select/reservoir.h"
+#include "strata/status.h"
+
+namespace strata::internal {
+namespace {
+
+constexpr uint64_t kMaxItems = uint64_t{0xFFFFFFFF} - 2;  // kNoSlot and the spare slot
+
+Key MakeKey(uint32_t gen, Slot slot) { return (static_cast<uint64_t>(gen) << 32) | slot; }
+
+std::string ShapeString(absl::Span<const int64_t> shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+std::string ExpectedShape(const FieldSpec& f) {
+  std::string s = "[n";
+  for (int64_t d : f.shape) absl::StrAppend(&s, ", ", d);
+  return s + "]";
+}
+
+absl::Time DeadlineFor(absl::Duration timeout) {
+  return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+}
+
+}  // namespace
+
+TableImpl::TableImpl(TableOptions options)
+    : options_(std::move(options)), capacity_(options_.max_items), rng_(options_.seed) {}
+
+absl::StatusOr<std::unique_ptr<TableImpl>> TableImpl::Create(TableOptions options) {
+  if (options.schema.num_fields() == 0) {
+    return absl::InvalidArgumentError("options.schema has no fields; build it with Schema::Create");
+  }
+  if (options.max_items < 1 || options.max_items > kMaxItems) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.max_items must be in [1, ", kMaxItems, "], got ", options.max_items));
+  }
+  if (options.insertion == InsertionPolicy::kReservoir && !options.remover.has_value()) {
+    return absl::InvalidArgumentError(
+        "options.insertion = kReservoir needs a remover to choose the item an arrival replaces "
+        "(Uniform() for Vitter's algorithm R)");
+  }
+  RETURN_IF_ERROR(RateLimiter::Validate(options.rate_limiter));
+
+  std::unique_ptr<TableImpl> t(new TableImpl(std::move(options)));
+  const TableOptions& o = t->options_;
+  const Schema& schema = o.schema;
+  // One spare slot: an arriving item is inserted first and the remover then evicts, so that it
+  // sees the arrival (a class-balanced remover must count the incoming item's class).
+  const size_t cap = t->capacity_ + 1;
+  MutexLock lock(&t->mu_);
+
+  auto sampler = MakeSelector(o.sampler, cap, schema.score_columns());
+  if (!sampler.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.sampler: ", sampler.status().message()));
+  }
+  t->sampler_ = std::move(sampler).value();
+  if (o.remover.has_value()) {
+    auto remover = MakeSelector(*o.remover, cap, schema.score_columns());
+    if (!remover.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.remover: ", remover.status().message()));
+    }
+    t->remover_ = std::move(remover).value();
+  }
+  auto score_of = [&](const SelectorOptions& s) {
+    return s.kind == SelectorKind::kGroupBalanced && s.victim_order == VictimOrder::kLowestScore
+               ? o.schema.ScoreIndex(s.score_column)
+               : -1;
+  };
+  t->sampler_score_ = score_of(o.sampler);
+  t->remover_score_ = o.remover.has_value() ? score_of(*o.remover) : -1;
+
+  ASSIGN_OR_RETURN(t->store_, RowStore::Create(o.schema, cap));
+  t->meta_.resize(cap);
+  if (o.schema.has_variable_fields()) t->item_bytes_.assign(cap, 0);
+  t->scores_.assign(o.schema.score_columns().size(), std::vector<float>(cap, 0.0f));
+  t->limiter_ = std::make_unique<RateLimiter>(o.rate_limiter, &t->mu_, &t->size_, &t->closed_);
+  return t;
+}
+
+absl::Status TableImpl::CheckOpen() const {
+  if (closed_) {
+    return absl::FailedPreconditionError(absl::StrCat("table '", options_.name, "' is closed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
+  const Schema& schema = options_.schema;
+  const std::string& table = options_.name;
+  bound->fields.assign(schema.num_fields(), BoundField{});
+  absl::InlinedVector<bool, 8> seen(schema.num_fields(), false);
+  int64_t n = -1;
+  std::string n_field;
+  for (const ItemBatch::Entry& e : batch.entries()) {
+    const int idx = schema.FieldIndex(e.name);
+    if (idx < 0) {
+      std::vector<std::string> names;
+      for (const FieldSpec& f : schema.fields()) names.push_back(f.name);
+      return absl::InvalidArgumentError(absl::StrCat("table '", table, "': unknown field '", e.name,
+                                                     "'; the schema has ",
+                                                     absl::StrJoin(names, ", ")));
+    }
+    if (seen[idx]) {
+      return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "' is given twice"));
+    }
+    seen[idx] = true;
+    const FieldSpec& spec = schema.field(idx);
+    BoundField& bf = bound->fields[idx];
+    int64_t m = 0;
+    if (spec.variable != e.variable) {
+      return absl::InvalidArgumentError(
+          spec.variable
+              ? absl::StrCat("field '", e.name, "' is a bytes field; pass it with AddBytes")
+              : absl::StrCat("field '", e.name, "' is ", std::string(DTypeName(spec.dtype)),
+                             ExpectedShape(spec), ", not a bytes field"));
+    }
+    if (!spec.variable) {
+      if (e.dtype != spec.dtype) {
+        return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "': expected dtype ",
+                                                       std::string(DTypeName(spec.dtype)), ", got ",
+                                                       std::string(DTypeName(e.dtype))));
+      }
+      bool shape_ok = e.shape.size() == spec.shape.size() + 1 && e.shape[0] >= 0;
+      for (size_t d = 0; shape_ok && d < spec.shape.size(); ++d) {
+        shape_ok = e.shape[d + 1] == spec.shape[d];
+      }
+      if (!shape_ok) {
+        return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "': expected shape ",
+                                                       ExpectedShape(spec), ", got ",
+                                                       ShapeString(e.shape)));
+      }
+      m = e.shape[0];
+      if (m > 0 && e.data == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "': data is null"));
+      }
+      bf.data = static_cast<const uint8_t*>(e.data);
+    } else if (e.values.data() != nullptr || e.offsets.empty()) {
+      m = static_cast<int64_t>(e.values.size());
+      bf.values = e.values.data();
+    } else {
+      m = static_cast<int64_t>(e.offsets.size()) - 1;
+      for (int64_t i = 0; i < m; ++i) {
+        if (e.offsets[i + 1] < e.offsets[i]) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("field '", e.name, "': offsets must be non-decreasing; offsets[", i + 1,
+                           "] = ", e.offsets[i + 1], " < offsets[", i, "] = ", e.offsets[i]));
+        }
+      }
+      if (m > 0 && e.data == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "': data is null"));
+      }
+      bf.bytes = static_cast<const char*>(e.data);
+      bf.offsets = e.offsets.data();
+    }
+    if (n < 0) {
+      n = m;
+      n_field = e.name;
+    } else if (m != n) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("field '", e.name, "' has ", m, " items but field '", n_field, "' has ", n));
+    }
+  }
+  for (size_t f = 0; f < schema.num_fields(); ++f) {
+    if (!seen[f]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("table '", table, "': missing field '", schema.field(f).name, "'"));
+    }
+  }
+  bound->n = static_cast<size_t>(n);
+  if (bound->n == 0) return absl::InvalidArgumentError("batch of 0 items");
+
+  auto check_len = [&](size_t len, const char* what) -> absl::Status {
+    if (len != 0 && len != bound->n) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has ", len, " entries for a batch of ", bound->n, " items"));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(check_len(batch.priorities().size(), "priorities"));
+  RETURN_IF_ERROR(check_len(batch.groups().size(), "groups"));
+  RETURN_IF_ERROR(check_len(batch.tasks().size(), "tasks"));
+  for (size_t i = 0; i < batch.priorities().size(); ++i) {
+    const double p = batch.priorities()[i];
+    if (!(p >= 0) || std::isinf(p)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("priorities[", i, "] is ", p, "; priorities must be finite and >= 0"));
+    }
+  }
+  bound->scores.assign(schema.score_columns().size(), nullptr);
+  for (const ItemBatch::ScoreEntry& s : batch.scores()) {
+    const int c = schema.ScoreIndex(s.name);
+    if (c < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown score column '", s.name, "'"));
+    }
+    if (s.values.size() != bound->n) {
+      return absl::InvalidArgumentError(absl::StrCat("score column '", s.name, "' has ",
+                                                     s.values.size(), " entries for a batch of ",
+                                                     bound->n, " items"));
+    }
+    for (size_t i = 0; i < s.values.size(); ++i) {
+      if (std::isnan(s.values[i])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("score column '", s.name, "'[", i, "] is NaN"));
+      }
+    }
+    bound->scores[c] = s.values.data();
+  }
+
+  bound->priorities = batch.priorities();
+  bound->groups = batch.groups();
+  bound->tasks = batch.tasks();
+  bound->total_bytes = 0;
+  for (size_t i = 0; i < bound->n; ++i) {
+    const uint64_t b = ItemBytes(*bound, i);
+    if (options_.max_bytes != 0 && b > options_.max_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("item ", i, " holds ", b,
+                                                     " bytes, more than the table's max_bytes ",
+                                                     options_.max_bytes));
+    }
+    bound->total_bytes += b;
+  }
+  return absl::OkStatus();
+}
+
+std::string_view TableImpl::ItemBytesField(const BoundBatch& b, size_t field, size_t i) const {
+  const BoundField& bf = b.fields[field];
+  if (bf.values != nullptr) return bf.values[i];
+  return {bf.bytes + bf.offsets[i], static_cast<size_t>(bf.offsets[i + 1] - bf.offsets[i])};
+}
+
+uint64_t TableImpl::ItemBytes(const BoundBatch& b, size_t i) const {
+  uint64_t bytes = options_.schema.fixed_row_bytes();
+  if (options_.schema.has_variable_fields()) {
+    for (size_t f = 0; f < options_.schema.num_fields(); ++f) {
+      if (options_.schema.field(f).variable) bytes += ItemBytesField(b, f, i).size();
+    }
+  }
+  return bytes;
+}
+
+SelectorItem TableImpl::ItemFor(const Selector& selector, int score_column, Slot slot) const {
+  return SelectorItem{.slot = slot,
+                      .priority = meta_[slot].priority,
+                      .group = meta_[slot].group,
+                      .seq = meta_[slot].seq,
+                      .score = score_column >= 0 ? scores_[score_column][slot] : 0.0};
+}
+
+absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
+                               absl::Duration timeout) {
+  if (keys == nullptr) return absl::InvalidArgumentError("keys must not be null");
+  BoundBatch b;
+  RETURN_IF_ERROR(Bind(batch, &b));
+  const absl::Time deadline = DeadlineFor(timeout);
+
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  if (remover_ == nullptr) {
+    if (size_ + b.n > capacity_ ||
+        (options_.max_bytes != 0 && bytes_ + b.total_bytes > options_.max_bytes)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("table '", options_.name, "' cannot take ", b.n, " more items (", size_,
+                       " of ", capacity_, " items, ", bytes_, " bytes held) and has no remover"));
+    }
+  }
+  keys->reserve(keys->size() + b.n);
+  size_t done = 0;
+  while (done < b.n) {
+    limiter_->mu()->AssertHeld();
+    absl::StatusOr<size_t> admitted = limiter_->AcquireInserts(b.n - done, deadline);
+    if (!admitted.ok()) {
+      if (done == 0) return admitted.status();
+      return absl::Status(admitted.status().code(),
+                          absl::StrCat(admitted.status().message(), " (", done, " of ", b.n,
+                                       " items were inserted before)"));
+    }
+    for (size_t k = 0; k < *admitted; ++k) keys->push_back(InsertOne(b, done++));
+  }
+  return absl::OkStatus();
+}
+
+Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
+  ++arrivals_;
+  const uint64_t item_bytes = ItemBytes(b, i);
+  const uint64_t max_bytes = options_.max_bytes;
+  if (options_.insertion == InsertionPolicy::kReservoir &&
+      (size_ >= capacity_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) &&
+      !ReservoirPolicy::Admit(arrivals_, capacity_, rng_)) {
+    ++counters_.dropped;
+    return kNoKey;
+  }
+  if (options_.insertion == InsertionPolicy::kReservoir) {
+    // Algorithm R replaces one of the items already held, never the arrival: evict first.
+    while (size_ >= capacity_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) {
+      RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
+    }
+  }
+
+  Slot slot;
+  if (free_head_ != kNoSlot) {
+    slot = free_head_;
+    free_head_ = static_cast<Slot>(meta_[slot].seq);
+  } else {
+    slot = high_water_++;
+  }
+  const Schema& schema = options_.schema;
+  for (size_t f = 0; f < schema.num_fields(); ++f) {
+    if (schema.field(f).variable) {
+      const std::string_view v = ItemBytesField(b, f, i);
+      store_.SetBytes(f, slot, v.data(), v.size());
+    } else {
+      const size_t row = store_.row_bytes(f);
+      std::memcpy(store_.field_ptr(f, slot), b.fields[f].data + i * row, row);
+    }
+  }
+  const uint32_t gen = ++meta_[slot].gen;  // odd: live
+  double priority = max_priority_;
+  if (!b.priorities.empty()) {
+    priority = b.priorities[i];
+    if (priority > max_priority_) max_priority_ = priority;
+  }
+  meta_[slot].priority = priority;
+  meta_[slot].group = b.groups.empty() ? 0 : b.groups[i];
+  meta_[slot].task = b.tasks.empty() ? 0 : b.tasks[i];
+  meta_[slot].seq = next_seq_++;
+  meta_[slot].sampled = 0;
+  if (!item_bytes_.empty()) item_bytes_[slot] = item_bytes;
+  for (size_t c = 0; c < scores_.size(); ++c) {
+    scores_[c][slot] = b.scores[c] != nullptr ? b.scores[c][i] : 0.0f;
+  }
+  ++size_;
+  bytes_ += item_bytes;
+  ++counters_.inserted;
+  sampler_->Insert(ItemFor(*sampler_, sampler_score_, slot));
+  if (remover_ != nullptr) remover_->Insert(ItemFor(*remover_, remover_score_, slot));
+  // Make room after inserting, so the remover sees the arrival. It may pick the arrival itself
+  // (e.g. a MinHeap remover when the new item has the lowest priority): its key is then stale.
+  while (size_ > capacity_ || (max_bytes != 0 && bytes_ > max_bytes)) {
+    RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
+  }
+  return MakeKey(gen, slot);
+}
+
+void TableImpl::RemoveSlot(Slot slot, Removal why) {
+  sampler_->Remove(slot);
+  if (remover_ != nullptr) remover_->Remove(slot);
+  ++meta_[slot].gen;  // even: free; every key naming the old generation is now stale
+  bytes_ -= item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+  if (options_.schema.has_variable_fields()) store_.ReleaseBytes(slot);
+  meta_[slot].seq = free_head_;
+  free_head_ = slot;
+  --size_;
+  switch (why) {
+    case Removal::kEvicted:
+      ++counters_.evicted;
+      break;
+    case Removal::kExpired:
+      ++counters_.expired;
+      break;
+    case Removal::kDeleted:
+      ++counters_.deleted;
+      break;
+  }
+}
+
+Slot TableImpl::Resolve(Key key) const {
+  const Slot slot = static_cast<Slot>(key & 0xFFFFFFFFu);
+  const uint32_t gen = static_cast<uint32_t>(key >> 32);
+  if (slot >= high_water_ || meta_[slot].gen != gen || (gen & 1u) == 0) return kNoSlot;
+  return slot;
+}
+
+absl::StatusOr<size_t> TableImpl::Delete(absl::Span<const Key> keys, std::vector<size_t>* missing) {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  size_t removed = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Slot slot = Resolve(keys[i]);
+    if (slot == kNoSlot) {
+      ++counters_.missing_keys;
+      if (missing != nullptr) missing->push_back(i);
+      continue;
+    }
+    RemoveSlot(slot, Removal::kDeleted);
+    ++removed;
+  }
+  return removed;
+}
+
+absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
+                                                   absl::Span<const double> priorities,
+                                                   std::vector<size_t>* missing) {
+  if (keys.size() != priorities.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", keys.size(), " keys but ", priorities.size(), " priorities"));
+  }
+  for (size_t i = 0; i < priorities.size(); ++i) {
+    const double p = priorities[i];
+    if (!(p >= 0) || std::isinf(p)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("priorities[", i, "] is ", p, "; priorities must be finite and >= 0"));
+    }
+  }
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  scratch_slots_.clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Slot slot = Resolve(keys[i]);
+    if (slot == kNoSlot) {
+      ++counters_.missing_keys;
+      if (missing != nullptr) missing->push_back(i);
+      continue;
+    }
+    meta_[slot].priority = priorities[i];
+    if (priorities[i] > max_priority_) max_priority_ = priorities[i];
+    scratch_slots_.push_back(slot);
+  }
+  // Items are built after all assignments, so a repeated key carries its last priority.
+  scratch_items_.clear();
+  for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(*sampler_, sampler_score_, s));
+  sampler_->UpdateBatch(scratch_items_);
+  if (remover_ != nullptr) {
+    for (SelectorItem& item : scratch_items_) {
+      item.score = remover_score_ >= 0 ? scores_[remover_score_][item.slot] : 0.0;
+    }
+    remover_->UpdateBatch(scratch_items_);
+  }
+  counters_.priority_updates += scratch_slots_.size();
+  return scratch_slots_.size();
+}
+
+absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Span<const Key> keys,
+                                               absl::Span<const float> values,
+                                               std::vector<size_t>* missing) {
+  const int c = options_.schema.ScoreIndex(column);
+  if (c < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown score column '", std::string(column), "'"));
+  }
+  if (keys.size() != values.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", keys.size(), " keys but ", values.size(), " scores"));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) {
+      return absl::InvalidArgumentError(absl::StrCat("scores[", i, "] is NaN"));
+    }
+  }
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  scratch_slots_.clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Slot slot = Resolve(keys[i]);
+    if (slot == kNoSlot) {
+      ++counters_.missing_keys;
+      if (missing != nullptr) missing->push_back(i);
+      continue;
+    }
+    scores_[c][slot] = values[i];
+    scratch_slots_.push_back(slot);
+  }
+  if (sampler_score_ == c) {
+    scratch_items_.clear();
+    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(*sampler_, c, s));
+    sampler_->UpdateBatch(scratch_items_);
+  }
+  if (remover_ != nullptr && remover_score_ == c) {
+    scratch_items_.clear();
+    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(*remover_, c, s));
+    remover_->UpdateBatch(scratch_items_);
+  }
+  counters_.score_updates += scratch_slots_.size();
+  return scratch_slots_.size();
+}
+
+absl::Status TableImpl::SetRateLimiter(const RateLimiterOptions& options) {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  limiter_->mu()->AssertHeld();
+  return limiter_->Reconfigure(options);
+}
+
+void TableImpl::Close() {
+  MutexLock lock(&mu_);
+  // Waiters' conditions read closed_; absl re-evaluates them when the lock is released.
+  closed_ = true;
+}
+
+size_t TableImpl::size() const {
+  MutexLock lock(&mu_);
+  return size_;
+}
+
+TableInfo TableImpl::info() const {
+  MutexLock lock(&mu_);
+  TableInfo info = counters_;
+  info.name = options_.name;
+  info.schema = options_.schema.DebugString();
+  info.sampler = std::string(sampler_->name());
+  info.remover = remover_ != nullptr ? std::string(remover_->name()) : "none";
+  info.size = size_;
+  info.bytes = bytes_;
+  info.max_items = capacity_;
+  info.max_bytes = options_.max_bytes;
+  info.closed = closed_;
+  limiter_->mu()->AssertHeld();
+  info.rate_limiter = limiter_->info();
+  return info;
+}
+
+absl::Status TableImpl::CheckInvariants() const {
+  MutexLock lock(&mu_);
+  std::vector<Slot> live;
+  uint64_t bytes = 0;
+  for (Slot s = 0; s < high_water_; ++s) {
+    if (meta_[s].gen & 1u) {
+      live.push_back(s);
+      bytes += item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[s];
+    }
+  }
+  if (live.size() != size_) {
+    return absl::InternalError(absl::StrCat(live.size(), " live slots but size is ", size_));
+  }
+  if (bytes != bytes_) {
+    return absl::InternalError(
+        absl::StrCat("live items hold ", bytes, " bytes but the table counts ", bytes_));
+  }
+  size_t free_count = 0;
+  for (Slot s = free_head_; s != kNoSlot; s = static_cast<Slot>(meta_[s].seq)) {
+    if (s >= high_water_ || (meta_[s].gen & 1u) || ++free_count > high_water_) {
+      return absl::InternalError(absl::StrCat("free list corrupt at slot ", s));
+    }
+  }
+  if (free_count + size_ != high_water_) {
+    return absl::InternalError(
+        absl::StrCat("free list holds ", free_count, " slots, expected ", high_water_ - size_));
+  }
+  if (sampler_->size() != size_) {
+    return absl::InternalError(
+        absl::StrCat("sampler holds ", sampler_->size(), " items, table ", size_));
+  }
+  RETURN_IF_ERROR(sampler_->CheckInvariants(live));
+  if (remover_ != nullptr) {
+    if (remover_->size() != size_) {
+      return absl::InternalError(
+          absl::StrCat("remover holds ", remover_->size(), " items, table ", size_));
+    }
+    RETURN_IF_ERROR(remover_->CheckInvariants(live));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace strata::internal

@@ -1,0 +1,133 @@
+// TableImpl: the read path (Sample, Get) and the copy of items into a SampleBatch.
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/batch_writer.h"
+#include "core/table_impl.h"
+#include "strata/status.h"
+
+namespace strata::internal {
+
+absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
+  if (out == nullptr) return absl::InvalidArgumentError("out must not be null");
+  const size_t n = options.batch_size;
+  if (n == 0) return absl::InvalidArgumentError("batch_size must be >= 1, got 0");
+  const absl::Time deadline = options.timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + options.timeout;
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  limiter_->mu()->AssertHeld();
+  RETURN_IF_ERROR(limiter_->AcquireSamples(n, deadline));
+  if (size_ == 0) {
+    limiter_->ReleaseSamples(n);
+    return absl::FailedPreconditionError(absl::StrCat("table '", options_.name, "' is empty"));
+  }
+  if ((!options.replacement || sampler_->ordered()) && n > size_) {
+    limiter_->ReleaseSamples(n);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot sample ", n, " distinct items from table '", options_.name, "' of ", size_,
+        sampler_->ordered() ? " items (its sampler returns distinct items)"
+                            : " items without replacement"));
+  }
+  std::vector<double>& probabilities = BatchWriter::probabilities(out);
+  std::vector<double>& weights = BatchWriter::weights(out);
+  probabilities.resize(n);
+  weights.resize(n);
+  scratch_slots_.resize(n);
+  sampler_->Sample(rng_, n, options.replacement, scratch_slots_.data(), probabilities.data());
+  sampler_->Weights(probabilities, weights.data());
+  Fill(scratch_slots_.data(), n, out);
+
+  std::vector<uint32_t>& times = BatchWriter::times_sampled(out);
+  for (size_t i = 0; i < n; ++i) times[i] = ++meta_[scratch_slots_[i]].sampled;
+  counters_.sampled += n;
+  if (options_.max_times_sampled != 0) {
+    for (size_t i = 0; i < n; ++i) {
+      const Slot s = scratch_slots_[i];
+      // A slot repeated in the batch is removed once; gen_ turns even on removal.
+      if ((meta_[s].gen & 1u) && meta_[s].sampled >= options_.max_times_sampled) {
+        RemoveSlot(s, Removal::kExpired);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> TableImpl::Get(absl::Span<const Key> keys, SampleBatch* out,
+                                      std::vector<size_t>* missing) {
+  if (out == nullptr) return absl::InvalidArgumentError("out must not be null");
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  scratch_slots_.clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Slot slot = Resolve(keys[i]);
+    if (slot == kNoSlot) {
+      ++counters_.missing_keys;
+      if (missing != nullptr) missing->push_back(i);
+      continue;
+    }
+    scratch_slots_.push_back(slot);
+  }
+  const size_t n = scratch_slots_.size();
+  Fill(scratch_slots_.data(), n, out);
+  std::vector<uint32_t>& times = BatchWriter::times_sampled(out);
+  for (size_t i = 0; i < n; ++i) times[i] = meta_[scratch_slots_[i]].sampled;
+  BatchWriter::probabilities(out).clear();
+  BatchWriter::weights(out).clear();
+  return n;
+}
+
+void TableImpl::Fill(const Slot* slots, size_t n, SampleBatch* out) const {
+  std::vector<Key>& keys = BatchWriter::keys(out);
+  std::vector<double>& priorities = BatchWriter::priorities(out);
+  std::vector<int32_t>& groups = BatchWriter::groups(out);
+  std::vector<int32_t>& tasks = BatchWriter::tasks(out);
+  keys.resize(n);
+  priorities.resize(n);
+  groups.resize(n);
+  tasks.resize(n);
+  BatchWriter::times_sampled(out).resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Slot s = slots[i];
+    if (i + 8 < n) __builtin_prefetch(&meta_[slots[i + 8]]);
+    keys[i] = (static_cast<uint64_t>(meta_[s].gen) << 32) | s;
+    priorities[i] = meta_[s].priority;
+    groups[i] = meta_[s].group;
+    tasks[i] = meta_[s].task;
+  }
+
+  const Schema& schema = options_.schema;
+  std::vector<FieldData>& fields = BatchWriter::fields(out);
+  if (fields.size() != schema.num_fields()) fields.resize(schema.num_fields());
+  absl::InlinedVector<uint8_t*, 8> dst(schema.num_fields(), nullptr);
+  for (size_t f = 0; f < schema.num_fields(); ++f) {
+    const FieldSpec& spec = schema.field(f);
+    FieldData& fd = fields[f];
+    if (fd.name != spec.name) fd.name = spec.name;
+    fd.dtype = spec.dtype;
+    fd.variable = spec.variable;
+    fd.shape.resize(1 + spec.shape.size());
+    fd.shape[0] = static_cast<int64_t>(n);
+    for (size_t d = 0; d < spec.shape.size(); ++d) fd.shape[d + 1] = spec.shape[d];
+    if (!spec.variable) {
+      dst[f] = BatchWriter::Reserve(&fd.data, n * store_.row_bytes(f))->data();
+      fd.offsets.reset();
+      continue;
+    }
+    Buffer* off = BatchWriter::Reserve(&fd.offsets, (n + 1) * sizeof(uint64_t));
+    auto* offsets = reinterpret_cast<uint64_t*>(off->data());
+    offsets[0] = 0;
+    for (size_t i = 0; i < n; ++i)
+      offsets[i + 1] = offsets[i] + store_.GetBytes(f, slots[i]).size();
+    Buffer* buf = BatchWriter::Reserve(&fd.data, offsets[n]);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string_view v = store_.GetBytes(f, slots[i]);
+      if (!v.empty()) std::memcpy(buf->data() + offsets[i], v.data(), v.size());
+    }
+  }
+  store_.Gather(slots, n, dst.data());
+}
+
+}  // namespace strata::internal
