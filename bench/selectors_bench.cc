@@ -15,8 +15,12 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "select/fifo.h"
+#include "select/group_balanced.h"
+#include "select/heap.h"
 #include "select/prioritized.h"
 #include "select/selector.h"
+#include "select/uniform.h"
 #include "strata/selector.h"
 #include "util/random.h"
 
@@ -256,6 +260,76 @@ BENCHMARK(BM_PrioritizedInsert)->ArgName("capacity")->Arg(100'000)->Unit(benchma
 BENCHMARK(BM_PrioritizedUpdateOne)->ArgName("capacity")->Arg(1'000'000)->Arg(10'000'000);
 BENCHMARK(BM_BinaryTreeSample)->Apply(Sizes);
 BENCHMARK(BM_BinaryTreeUpdate)->Apply(Sizes);
+
+// The other strategies, full at 1M items: a batch of 256 from the sampler's side, and the
+// remover's steady state (evict the victim, insert an arrival) per item.
+std::unique_ptr<Selector> MakeBasic(int kind, size_t capacity) {
+  switch (kind) {
+    case 0:
+      return std::make_unique<UniformSelector>(capacity);
+    case 1:
+      return std::make_unique<FifoSelector>(capacity, /*newest_first=*/false);
+    case 2:
+      return std::make_unique<HeapSelector>(capacity, /*max_first=*/false);
+    default:
+      return std::make_unique<GroupBalancedSelector>(GroupBalanced(VictimOrder::kOldest), capacity);
+  }
+}
+
+std::unique_ptr<Selector> FullBasic(int kind, size_t capacity, uint64_t* seq) {
+  auto selector = MakeBasic(kind, capacity);
+  for (size_t i = 0; i < capacity; ++i) {
+    selector->Insert({.slot = static_cast<Slot>(i),
+                      .priority = LinspacePriority(i, capacity),
+                      .group = static_cast<int32_t>(i % 10),
+                      .seq = (*seq)++});
+  }
+  return selector;
+}
+
+void BM_BasicSample(benchmark::State& state, int kind) {
+  const size_t capacity = state.range(0), batch = state.range(1);
+  uint64_t seq = 0;
+  auto selector = FullBasic(kind, capacity, &seq);
+  Rng rng(1);
+  std::vector<Slot> slots(batch);
+  std::vector<double> probabilities(batch);
+  for (auto _ : state) {
+    selector->Sample(rng, batch, /*replacement=*/true, slots.data(), probabilities.data());
+    benchmark::DoNotOptimize(slots.data());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
+void BM_BasicEvictInsert(benchmark::State& state, int kind) {
+  const size_t capacity = state.range(0);
+  uint64_t seq = 0;
+  auto selector = FullBasic(kind, capacity, &seq);
+  Rng rng(1);
+  for (auto _ : state) {
+    const Slot victim = selector->Victim(rng);
+    selector->Remove(victim);
+    selector->Insert({.slot = victim,
+                      .priority = LinspacePriority(seq % capacity, capacity),
+                      .group = static_cast<int32_t>(seq % 10),
+                      .seq = seq});
+    ++seq;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BasicSizes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"capacity", "batch"})->Args({1'000'000, 256})->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK_CAPTURE(BM_BasicSample, uniform, 0)->Apply(BasicSizes);
+BENCHMARK_CAPTURE(BM_BasicSample, fifo, 1)->Apply(BasicSizes);
+BENCHMARK_CAPTURE(BM_BasicSample, minheap, 2)->Apply(BasicSizes);
+BENCHMARK_CAPTURE(BM_BasicSample, group_balanced, 3)->Apply(BasicSizes);
+BENCHMARK_CAPTURE(BM_BasicEvictInsert, uniform, 0)->ArgName("capacity")->Arg(1'000'000);
+BENCHMARK_CAPTURE(BM_BasicEvictInsert, fifo, 1)->ArgName("capacity")->Arg(1'000'000);
+BENCHMARK_CAPTURE(BM_BasicEvictInsert, minheap, 2)->ArgName("capacity")->Arg(1'000'000);
+BENCHMARK_CAPTURE(BM_BasicEvictInsert, group_balanced, 3)->ArgName("capacity")->Arg(1'000'000);
 
 }  // namespace
 }  // namespace strata::internal

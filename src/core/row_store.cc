@@ -65,6 +65,7 @@ absl::StatusOr<RowStore> RowStore::Create(const Schema& schema, size_t capacity)
     store.fixed_fields_.push_back(f);
   }
   store.stride_ = (offset + 7) / 8 * 8;
+  store.prefetch_lines_ = std::min<size_t>((store.stride_ + 63) / 64 + 1, 8);
   auto region = MmapRegion::Reserve(store.stride_ * capacity);
   if (!region.ok()) {
     return absl::ResourceExhaustedError(
@@ -72,25 +73,6 @@ absl::StatusOr<RowStore> RowStore::Create(const Schema& schema, size_t capacity)
   }
   store.rows_ = std::move(region).value();
   return store;
-}
-
-void RowStore::Gather(const Slot* slots, size_t n, uint8_t* const* dst) const {
-  // Rows are random, so memory latency dominates: start loading a row a few items ahead.
-  // Prefetch up to 8 lines; the hardware streams the rest of a longer row.
-  constexpr size_t kAhead = 8;
-  const size_t lines = std::min<size_t>((stride_ + 63) / 64, 8);
-  const uint8_t* base = rows_.data();
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) {
-      const uint8_t* next = base + static_cast<size_t>(slots[i + kAhead]) * stride_;
-      for (size_t l = 0; l < lines; ++l) __builtin_prefetch(next + 64 * l);
-    }
-    const uint8_t* row = base + static_cast<size_t>(slots[i]) * stride_;
-    for (size_t f : fixed_fields_) {
-      const Field& field = fields_[f];
-      field.copy(dst[f] + i * field.row_bytes, row + field.offset, field.row_bytes);
-    }
-  }
 }
 
 void RowStore::SetBytes(size_t field, Slot slot, const char* data, size_t len) {

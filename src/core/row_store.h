@@ -38,7 +38,13 @@ class RowStore {
   }
   // Copies slots[0..n) into dst[f] (one array per fixed field f, rows back to back; entries for
   // bytes fields are ignored).
-  void Gather(const Slot* slots, size_t n, uint8_t* const* dst) const;
+  void Gather(const Slot* slots, size_t n, uint8_t* const* dst) const {
+    // Rows are random, so memory latency dominates: start loading a row a few items ahead.
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) PrefetchRow(slots[i + kPrefetchAhead]);
+      CopyRow(slots[i], i, dst);
+    }
+  }
 
   // Bytes fields.
   void SetBytes(size_t field, Slot slot, const char* data, size_t len);
@@ -57,10 +63,29 @@ class RowStore {
     std::vector<std::unique_ptr<char[]>> blocks;  // bytes fields, per slot
     std::vector<uint64_t> lengths;                // bytes fields, per slot
   };
+
+  // Items ahead that Gather prefetches. 4..8 measured alike on W4 (392 B rows); 12 and 16 were a
+  // few percent slower, presumably prefetches queueing for line-fill buffers.
+  static constexpr size_t kPrefetchAhead = 8;
+  void PrefetchRow(Slot slot) const {
+    // Up to 8 lines; the hardware streams the rest of a longer row.
+    const uint8_t* row = rows_.data() + static_cast<size_t>(slot) * stride_;
+    for (size_t l = 0; l < prefetch_lines_; ++l) __builtin_prefetch(row + 64 * l);
+  }
+  // Copies `slot`'s fixed fields to row i of each dst[f].
+  void CopyRow(Slot slot, size_t i, uint8_t* const* dst) const {
+    const uint8_t* row = rows_.data() + static_cast<size_t>(slot) * stride_;
+    for (size_t f : fixed_fields_) {
+      const Field& field = fields_[f];
+      field.copy(dst[f] + i * field.row_bytes, row + field.offset, field.row_bytes);
+    }
+  }
+
   std::vector<Field> fields_;
   std::vector<size_t> fixed_fields_;
   std::vector<size_t> variable_fields_;
   size_t stride_ = 0;
+  size_t prefetch_lines_ = 0;
   MmapRegion rows_;
 };
 

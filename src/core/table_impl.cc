@@ -2,6 +2,7 @@
 // Sampling and Get are in table_sample.cc.
 #include "core/table_impl.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -384,6 +385,28 @@ Slot TableImpl::Resolve(Key key) const {
   return slot;
 }
 
+void TableImpl::ResolveAll(absl::Span<const Key> keys, std::vector<size_t>* missing) {
+  scratch_slots_.clear();
+  scratch_index_.clear();
+  scratch_slots_.reserve(keys.size());
+  scratch_index_.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + 8 < keys.size()) {
+      // Keys name random slots: start loading the metadata a few keys ahead.
+      const Slot ahead = static_cast<Slot>(keys[i + 8] & 0xFFFFFFFFu);
+      if (ahead < high_water_) __builtin_prefetch(&meta_[ahead]);
+    }
+    const Slot slot = Resolve(keys[i]);
+    if (slot == kNoSlot) {
+      ++counters_.missing_keys;
+      if (missing != nullptr) missing->push_back(i);
+      continue;
+    }
+    scratch_slots_.push_back(slot);
+    scratch_index_.push_back(i);
+  }
+}
+
 absl::StatusOr<size_t> TableImpl::Delete(absl::Span<const Key> keys, std::vector<size_t>* missing) {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
@@ -417,30 +440,38 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
   }
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
-  scratch_slots_.clear();
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Slot slot = Resolve(keys[i]);
-    if (slot == kNoSlot) {
-      ++counters_.missing_keys;
-      if (missing != nullptr) missing->push_back(i);
-      continue;
-    }
-    meta_[slot].priority = priorities[i];
-    if (priorities[i] > max_priority_) max_priority_ = priorities[i];
-    scratch_slots_.push_back(slot);
-  }
-  // Items are built after all assignments, so a repeated key carries its last priority.
+  // A repeated key yields several items for one slot; UpdateBatch applies the last, which
+  // carries the last priority.
+  ResolveAll(keys, missing);
   scratch_items_.clear();
-  for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(*sampler_, sampler_score_, s));
-  sampler_->UpdateBatch(scratch_items_);
-  if (remover_ != nullptr) {
-    for (SelectorItem& item : scratch_items_) {
-      item.score = remover_score_ >= 0 ? scores_[remover_score_][item.slot] : 0.0;
+  scratch_items_.reserve(scratch_slots_.size());
+  double max_priority = max_priority_;
+  for (size_t k = 0; k < scratch_slots_.size(); ++k) {
+    const Slot slot = scratch_slots_[k];
+    const double p = priorities[scratch_index_[k]];
+    SlotMeta& m = meta_[slot];
+    m.priority = p;
+    max_priority = std::max(max_priority, p);
+    scratch_items_.push_back(
+        SelectorItem{.slot = slot,
+                     .priority = p,
+                     .group = m.group,
+                     .seq = m.seq,
+                     .score = sampler_score_ >= 0 ? scores_[sampler_score_][slot] : 0.0});
+  }
+  max_priority_ = max_priority;
+  if (sampler_->needs_updates()) sampler_->UpdateBatch(scratch_items_);
+  if (remover_ != nullptr && remover_->needs_updates()) {
+    if (remover_score_ != sampler_score_) {
+      for (SelectorItem& item : scratch_items_) {
+        item.score = remover_score_ >= 0 ? scores_[remover_score_][item.slot] : 0.0;
+      }
     }
     remover_->UpdateBatch(scratch_items_);
   }
-  counters_.priority_updates += scratch_slots_.size();
-  return scratch_slots_.size();
+  const size_t applied = scratch_items_.size();
+  counters_.priority_updates += applied;
+  return applied;
 }
 
 absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Span<const Key> keys,
@@ -462,16 +493,9 @@ absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Sp
   }
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
-  scratch_slots_.clear();
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Slot slot = Resolve(keys[i]);
-    if (slot == kNoSlot) {
-      ++counters_.missing_keys;
-      if (missing != nullptr) missing->push_back(i);
-      continue;
-    }
-    scores_[c][slot] = values[i];
-    scratch_slots_.push_back(slot);
+  ResolveAll(keys, missing);
+  for (size_t k = 0; k < scratch_slots_.size(); ++k) {
+    scores_[c][scratch_slots_[k]] = values[scratch_index_[k]];
   }
   if (sampler_score_ == c) {
     scratch_items_.clear();

@@ -91,10 +91,17 @@ class TableImpl {
   void RemoveSlot(Slot slot, Removal why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The live slot `key` names, or kNoSlot.
   Slot Resolve(Key key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Resolves every key: the live slots go to scratch_slots_ in order, with their index into
+  // `keys` in scratch_index_; the others are counted as missing and their indices appended to
+  // `*missing` when given.
+  void ResolveAll(absl::Span<const Key> keys, std::vector<size_t>* missing)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   SelectorItem ItemFor(const Selector& selector, int score_column, Slot slot) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Copies slots[0..n) into `out` (payload + metadata; not probabilities/weights).
-  void Fill(const Slot* slots, size_t n, SampleBatch* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies slots[0..n) into `out` (payload + metadata; not probabilities/weights), counting a
+  // sample of each when `count_sample` (a slot repeated in the batch is counted each time).
+  void Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckOpen() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Immutable configuration.
@@ -133,6 +140,7 @@ class TableImpl {
   TableInfo counters_ ABSL_GUARDED_BY(mu_);
   // Scratch for Sample, reused across calls.
   std::vector<Slot> scratch_slots_ ABSL_GUARDED_BY(mu_);
+  std::vector<size_t> scratch_index_ ABSL_GUARDED_BY(mu_);  // ResolveAll: index into the keys
   std::vector<SelectorItem> scratch_items_ ABSL_GUARDED_BY(mu_);
 };
 

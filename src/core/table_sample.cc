@@ -38,10 +38,7 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
   scratch_slots_.resize(n);
   sampler_->Sample(rng_, n, options.replacement, scratch_slots_.data(), probabilities.data());
   sampler_->Weights(probabilities, weights.data());
-  Fill(scratch_slots_.data(), n, out);
-
-  std::vector<uint32_t>& times = BatchWriter::times_sampled(out);
-  for (size_t i = 0; i < n; ++i) times[i] = ++meta_[scratch_slots_[i]].sampled;
+  Fill(scratch_slots_.data(), n, /*count_sample=*/true, out);
   counters_.sampled += n;
   if (options_.max_times_sampled != 0) {
     for (size_t i = 0; i < n; ++i) {
@@ -60,26 +57,15 @@ absl::StatusOr<size_t> TableImpl::Get(absl::Span<const Key> keys, SampleBatch* o
   if (out == nullptr) return absl::InvalidArgumentError("out must not be null");
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
-  scratch_slots_.clear();
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Slot slot = Resolve(keys[i]);
-    if (slot == kNoSlot) {
-      ++counters_.missing_keys;
-      if (missing != nullptr) missing->push_back(i);
-      continue;
-    }
-    scratch_slots_.push_back(slot);
-  }
+  ResolveAll(keys, missing);
   const size_t n = scratch_slots_.size();
-  Fill(scratch_slots_.data(), n, out);
-  std::vector<uint32_t>& times = BatchWriter::times_sampled(out);
-  for (size_t i = 0; i < n; ++i) times[i] = meta_[scratch_slots_[i]].sampled;
+  Fill(scratch_slots_.data(), n, /*count_sample=*/false, out);
   BatchWriter::probabilities(out).clear();
   BatchWriter::weights(out).clear();
   return n;
 }
 
-void TableImpl::Fill(const Slot* slots, size_t n, SampleBatch* out) const {
+void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out) {
   std::vector<Key>& keys = BatchWriter::keys(out);
   std::vector<double>& priorities = BatchWriter::priorities(out);
   std::vector<int32_t>& groups = BatchWriter::groups(out);
@@ -88,16 +74,8 @@ void TableImpl::Fill(const Slot* slots, size_t n, SampleBatch* out) const {
   priorities.resize(n);
   groups.resize(n);
   tasks.resize(n);
-  BatchWriter::times_sampled(out).resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const Slot s = slots[i];
-    if (i + 8 < n) __builtin_prefetch(&meta_[slots[i + 8]]);
-    keys[i] = (static_cast<uint64_t>(meta_[s].gen) << 32) | s;
-    priorities[i] = meta_[s].priority;
-    groups[i] = meta_[s].group;
-    tasks[i] = meta_[s].task;
-  }
-
+  std::vector<uint32_t>& times = BatchWriter::times_sampled(out);
+  times.resize(n);
   const Schema& schema = options_.schema;
   std::vector<FieldData>& fields = BatchWriter::fields(out);
   if (fields.size() != schema.num_fields()) fields.resize(schema.num_fields());
@@ -126,6 +104,23 @@ void TableImpl::Fill(const Slot* slots, size_t n, SampleBatch* out) const {
       const std::string_view v = store_.GetBytes(f, slots[i]);
       if (!v.empty()) std::memcpy(buf->data() + offsets[i], v.data(), v.size());
     }
+  }
+  // Two passes, metadata then payload rows, each prefetching its own misses ahead. Both are
+  // random reads, yet fusing them into one loop measured ~10% slower on W4 (1M items of 392 B,
+  // uniform, batch 256..16,384; FIFO unchanged). Likely cause (no hardware counters to confirm):
+  // a row's 7-8 prefetched lines and the metadata line then queue for the same few line-fill
+  // buffers, and one prefetch distance cannot suit both a 1-line and a 7-line item.
+  constexpr size_t kMetaAhead = 16;  // a metadata item is one line and little work
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kMetaAhead < n) __builtin_prefetch(&meta_[slots[i + kMetaAhead]]);
+    const Slot s = slots[i];
+    SlotMeta& m = meta_[s];
+    if (count_sample) ++m.sampled;
+    keys[i] = (static_cast<uint64_t>(m.gen) << 32) | s;
+    priorities[i] = m.priority;
+    groups[i] = m.group;
+    tasks[i] = m.task;
+    times[i] = m.sampled;
   }
   store_.Gather(slots, n, dst.data());
 }

@@ -315,6 +315,35 @@ TEST(TableTest, PrioritizedSamplingMatchesPriorities) {
   EXPECT_TRUE(t->CheckInvariants().ok());
 }
 
+TEST(TableTest, RepeatedKeyInOneUpdateTakesTheLastValue) {
+  TableOptions o = VecOptions(8);
+  o.sampler = Prioritized(1.0, 0.4, 1e-9);
+  o.remover = MinHeap();
+  auto t = MakeTable(o);
+  std::vector<Key> keys = InsertValues(*t, 0, 3, {1.0, 1.0, 1.0});
+  const Key stale = keys[1];
+  ASSERT_EQ(*t->Delete({stale}), 1u);
+  std::vector<size_t> missing;
+  auto applied = t->UpdatePriorities({keys[0], stale, keys[0], keys[2]},
+                                     std::vector<double>{5.0, 7.0, 9.0, 3.0}, &missing);
+  ASSERT_TRUE(applied.ok());
+  EXPECT_EQ(*applied, 3u);
+  EXPECT_THAT(missing, ElementsAre(1));
+  SampleBatch out;
+  ASSERT_EQ(*t->Get({keys[0], keys[2]}, &out), 2u);
+  EXPECT_EQ(out.priorities()[0], 9.0);
+  EXPECT_EQ(out.priorities()[1], 3.0);
+  ASSERT_TRUE(t->CheckInvariants().ok());  // the tree and the heap agree with 9 and 3
+  ASSERT_TRUE(t->Sample({.batch_size = 1}, &out).ok());
+  EXPECT_NEAR(out.probabilities()[0], out.priorities()[0] / 12.0, 1e-9);
+  // The MinHeap remover evicts the lowest priority (3) first.
+  InsertValues(*t, 10, 7, {4, 4, 4, 4, 4, 4, 4});  // 9 items for 8 places
+  ASSERT_EQ(*t->Get({keys[2]}, &out), 0u);
+  missing.clear();
+  EXPECT_EQ(*t->UpdateScores("loss", {keys[2], keys[0]}, std::vector<float>{1, 2}, &missing), 1u);
+  EXPECT_THAT(missing, ElementsAre(0));
+}
+
 TEST(TableTest, NewItemsGetRunningMaxPriority) {
   TableOptions o = VecOptions(16);
   o.sampler = Prioritized(1.0, 0.4);

@@ -28,6 +28,7 @@ class FifoSelector final : public Selector {
   FifoSelector(size_t capacity, bool newest_first);
 
   std::string_view name() const override { return newest_first_ ? "lifo" : "fifo"; }
+  bool needs_updates() const override { return false; }
   void Insert(const SelectorItem& item) override;
   void Update(const SelectorItem& item) override;
   void Remove(Slot slot) override;

@@ -50,6 +50,9 @@ class Selector {
   virtual void UpdateBatch(absl::Span<const SelectorItem> items) {
     for (const SelectorItem& item : items) Update(item);
   }
+  // False for strategies whose order ignores priorities and scores (FIFO, LIFO, Uniform): the
+  // table then skips their Update calls, which matters for large priority-update batches.
+  virtual bool needs_updates() const { return true; }
   // `slot` is held; afterwards it is not.
   virtual void Remove(Slot slot) = 0;
   virtual void Clear() = 0;

@@ -27,6 +27,7 @@ class UniformSelector final : public Selector {
   explicit UniformSelector(size_t capacity);
 
   std::string_view name() const override { return "uniform"; }
+  bool needs_updates() const override { return false; }
   void Insert(const SelectorItem& item) override;
   void Update(const SelectorItem& item) override;
   void Remove(Slot slot) override;
