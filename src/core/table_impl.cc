@@ -85,7 +85,8 @@ absl::StatusOr<std::unique_ptr<TableImpl>> TableImpl::Create(TableOptions option
   t->remover_score_ = o.remover.has_value() ? score_of(*o.remover) : -1;
 
   ASSIGN_OR_RETURN(t->store_, RowStore::Create(o.schema, cap));
-  t->meta_.resize(cap);
+  ASSIGN_OR_RETURN(t->meta_region_, MmapRegion::Reserve(cap * sizeof(SlotMeta)));
+  t->meta_ = reinterpret_cast<SlotMeta*>(t->meta_region_.data());
   if (o.schema.has_variable_fields()) t->item_bytes_.assign(cap, 0);
   t->scores_.assign(o.schema.score_columns().size(), std::vector<float>(cap, 0.0f));
   t->limiter_ = std::make_unique<RateLimiter>(o.rate_limiter, &t->mu_, &t->size_, &t->closed_);
@@ -385,28 +386,6 @@ Slot TableImpl::Resolve(Key key) const {
   return slot;
 }
 
-void TableImpl::ResolveAll(absl::Span<const Key> keys, std::vector<size_t>* missing) {
-  scratch_slots_.clear();
-  scratch_index_.clear();
-  scratch_slots_.reserve(keys.size());
-  scratch_index_.reserve(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + 8 < keys.size()) {
-      // Keys name random slots: start loading the metadata a few keys ahead.
-      const Slot ahead = static_cast<Slot>(keys[i + 8] & 0xFFFFFFFFu);
-      if (ahead < high_water_) __builtin_prefetch(&meta_[ahead]);
-    }
-    const Slot slot = Resolve(keys[i]);
-    if (slot == kNoSlot) {
-      ++counters_.missing_keys;
-      if (missing != nullptr) missing->push_back(i);
-      continue;
-    }
-    scratch_slots_.push_back(slot);
-    scratch_index_.push_back(i);
-  }
-}
-
 absl::StatusOr<size_t> TableImpl::Delete(absl::Span<const Key> keys, std::vector<size_t>* missing) {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
@@ -442,23 +421,21 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
   RETURN_IF_ERROR(CheckOpen());
   // A repeated key yields several items for one slot; UpdateBatch applies the last, which
   // carries the last priority.
-  ResolveAll(keys, missing);
-  scratch_items_.clear();
-  scratch_items_.reserve(scratch_slots_.size());
+  scratch_items_.resize(keys.size());
+  size_t applied = 0;
   double max_priority = max_priority_;
-  for (size_t k = 0; k < scratch_slots_.size(); ++k) {
-    const Slot slot = scratch_slots_[k];
-    const double p = priorities[scratch_index_[k]];
+  ForEachLive(keys, missing, [&](size_t i, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     SlotMeta& m = meta_[slot];
-    m.priority = p;
-    max_priority = std::max(max_priority, p);
-    scratch_items_.push_back(
+    m.priority = priorities[i];
+    max_priority = std::max(max_priority, priorities[i]);
+    scratch_items_[applied++] =
         SelectorItem{.slot = slot,
-                     .priority = p,
+                     .priority = m.priority,
                      .group = m.group,
                      .seq = m.seq,
-                     .score = sampler_score_ >= 0 ? scores_[sampler_score_][slot] : 0.0});
-  }
+                     .score = sampler_score_ >= 0 ? scores_[sampler_score_][slot] : 0.0};
+  });
+  scratch_items_.resize(applied);
   max_priority_ = max_priority;
   if (sampler_->needs_updates()) sampler_->UpdateBatch(scratch_items_);
   if (remover_ != nullptr && remover_->needs_updates()) {
@@ -469,7 +446,6 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
     }
     remover_->UpdateBatch(scratch_items_);
   }
-  const size_t applied = scratch_items_.size();
   counters_.priority_updates += applied;
   return applied;
 }
@@ -493,10 +469,11 @@ absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Sp
   }
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
-  ResolveAll(keys, missing);
-  for (size_t k = 0; k < scratch_slots_.size(); ++k) {
-    scores_[c][scratch_slots_[k]] = values[scratch_index_[k]];
-  }
+  scratch_slots_.clear();
+  ForEachLive(keys, missing, [&](size_t i, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    scores_[c][slot] = values[i];
+    scratch_slots_.push_back(slot);
+  });
   if (sampler_score_ == c) {
     scratch_items_.clear();
     for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(*sampler_, c, s));

@@ -32,6 +32,7 @@
 #include "limit/rate_limiter.h"
 #include "select/selector.h"
 #include "strata/table.h"
+#include "util/mmap_region.h"
 #include "util/mutex.h"
 #include "util/random.h"
 
@@ -91,11 +92,27 @@ class TableImpl {
   void RemoveSlot(Slot slot, Removal why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The live slot `key` names, or kNoSlot.
   Slot Resolve(Key key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Resolves every key: the live slots go to scratch_slots_ in order, with their index into
-  // `keys` in scratch_index_; the others are counted as missing and their indices appended to
-  // `*missing` when given.
-  void ResolveAll(absl::Span<const Key> keys, std::vector<size_t>* missing)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls fn(i, slot) for each keys[i] that names a live item, in order; the others are counted
+  // as missing and their indices appended to `*missing` when given. One pass, prefetching the
+  // metadata of keys a few places ahead (keys name random slots).
+  template <typename Fn>
+  void ForEachLive(absl::Span<const Key> keys, std::vector<size_t>* missing, Fn fn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    constexpr size_t kAhead = 16;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i + kAhead < keys.size()) {
+        const Slot ahead = static_cast<Slot>(keys[i + kAhead] & 0xFFFFFFFFu);
+        if (ahead < high_water_) __builtin_prefetch(&meta_[ahead]);
+      }
+      const Slot slot = Resolve(keys[i]);
+      if (slot == kNoSlot) {
+        ++counters_.missing_keys;
+        if (missing != nullptr) missing->push_back(i);
+        continue;
+      }
+      fn(i, slot);
+    }
+  }
   SelectorItem ItemFor(const Selector& selector, int score_column, Slot slot) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Copies slots[0..n) into `out` (payload + metadata; not probabilities/weights), counting a
@@ -131,7 +148,11 @@ class TableImpl {
     uint64_t seq = 0;
   };
   static_assert(sizeof(SlotMeta) == 32);
-  std::vector<SlotMeta> meta_ ABSL_GUARDED_BY(mu_);
+  // An MmapRegion rather than a std::vector: zeroed (a zero SlotMeta is a free, never-used
+  // slot), committed lazily, and on huge pages, because every sampled or updated key is a random
+  // access here and at 10M items 4 KB pages make each one a TLB miss too.
+  MmapRegion meta_region_;
+  SlotMeta* meta_ ABSL_PT_GUARDED_BY(mu_) = nullptr;
   std::vector<uint64_t> item_bytes_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<float>> scores_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Selector> sampler_ ABSL_GUARDED_BY(mu_);
@@ -140,7 +161,6 @@ class TableImpl {
   TableInfo counters_ ABSL_GUARDED_BY(mu_);
   // Scratch for Sample, reused across calls.
   std::vector<Slot> scratch_slots_ ABSL_GUARDED_BY(mu_);
-  std::vector<size_t> scratch_index_ ABSL_GUARDED_BY(mu_);  // ResolveAll: index into the keys
   std::vector<SelectorItem> scratch_items_ ABSL_GUARDED_BY(mu_);
 };
 

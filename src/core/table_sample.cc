@@ -57,7 +57,10 @@ absl::StatusOr<size_t> TableImpl::Get(absl::Span<const Key> keys, SampleBatch* o
   if (out == nullptr) return absl::InvalidArgumentError("out must not be null");
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
-  ResolveAll(keys, missing);
+  scratch_slots_.clear();
+  ForEachLive(keys, missing, [this](size_t, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    scratch_slots_.push_back(slot);
+  });
   const size_t n = scratch_slots_.size();
   Fill(scratch_slots_.data(), n, /*count_sample=*/false, out);
   BatchWriter::probabilities(out).clear();
