@@ -115,7 +115,10 @@ void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch
   // buffers, and one prefetch distance cannot suit both a 1-line and a 7-line item.
   constexpr size_t kMetaAhead = 16;  // a metadata item is one line and little work
   for (size_t i = 0; i < n; ++i) {
-    if (i + kMetaAhead < n) __builtin_prefetch(&meta_[slots[i + kMetaAhead]]);
+    if (i + kMetaAhead < n) {
+      __builtin_prefetch(&meta_[slots[i + kMetaAhead]]);
+      store_.PrefetchSmallRow(slots[i + kMetaAhead]);
+    }
     const Slot s = slots[i];
     SlotMeta& m = meta_[s];
     if (count_sample) ++m.sampled;
