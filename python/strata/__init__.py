@@ -1,0 +1,422 @@
+"""Strata: a tiered, importance-aware sample store for machine-learning training.
+
+A thin Pythonic layer over Strata's C++ core (``strata._strata``, one pybind11 module)::
+
+    import numpy as np
+    import strata
+
+    table = strata.Table(
+        "replay",
+        {"obs": (np.float32, (87,)), "action": np.int32, "frame": bytes},
+        capacity=100_000,
+        sampler=strata.Prioritized(alpha=0.6, beta=0.4),
+        rate_limiter=strata.MinSize(1_000),
+    )
+    keys = table.insert({"obs": obs_batch, "action": actions, "frame": frames})
+    batch = table.sample(256, timeout=1.0)
+    loss = (td_error(batch["obs"], batch.action) * batch.weights).mean()
+    table.update_priorities(batch.keys, np.abs(td_errors))
+
+Every table call is thread-safe and releases the GIL while it runs in C++, so Python threads that
+insert and sample proceed in parallel. Errors map from the core's status codes, in one table:
+
+=======================  ==========================================  ===========================
+core code                meaning                                     Python exception
+=======================  ==========================================  ===========================
+InvalidArgument          bad input (message names field/expectation)  ValueError
+NotFound                 unknown key (``get(..., strict=True)``)      KeyError
+ResourceExhausted        full and ``remover=None``                    FullError (MemoryError)
+DeadlineExceeded         a blocking call timed out                    TimeoutError
+DataLoss                 checksum mismatch on stored data             OSError
+FailedPrecondition       the table is closed                          ClosedError (RuntimeError)
+Cancelled                closed while the call was waiting            ClosedError (RuntimeError)
+Internal, others         a bug in Strata                              RuntimeError
+=======================  ==========================================  ===========================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _strata
+from ._strata import (
+    Batch,
+    Buffer,
+    BytesColumn,
+    ClosedError,
+    FullError,
+    RateLimiter,
+    Selector,
+    Fifo,
+    GroupBalanced,
+    Lifo,
+    MaxHeap,
+    MinHeap,
+    MinSize,
+    Prioritized,
+    Queue,
+    SampleToInsertRatio,
+    Stack,
+    Uniform,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Applied",
+    "Batch",
+    "Buffer",
+    "BytesColumn",
+    "ClosedError",
+    "Field",
+    "Fifo",
+    "FullError",
+    "GroupBalanced",
+    "Lifo",
+    "MaxHeap",
+    "MinHeap",
+    "MinSize",
+    "Prioritized",
+    "Queue",
+    "RateLimiter",
+    "RateLimiterStats",
+    "SampleToInsertRatio",
+    "Schema",
+    "Selector",
+    "Stack",
+    "Table",
+    "TableStats",
+    "Uniform",
+]
+
+#: The NumPy dtypes a fixed field may have.
+SUPPORTED_DTYPES: Tuple[str, ...] = (
+    "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+)
+
+# What a schema dict value may be: a dtype (a scalar field), (dtype, shape), or `bytes`.
+FieldLike = Union[type, str, np.dtype, Tuple[Any, Any]]
+
+
+class Field(NamedTuple):
+    """One field of a Schema. ``dtype`` is None and ``shape`` empty for a bytes field."""
+
+    name: str
+    dtype: Optional[np.dtype]
+    shape: Tuple[int, ...]
+    variable: bool
+
+
+def _dtype(name: str, dtype: Any) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise ValueError(f"field {name!r}: {dtype!r} is not a dtype ({e})") from None
+    if dt.name not in SUPPORTED_DTYPES or dt.byteorder == ">":
+        raise ValueError(
+            f"field {name!r}: dtype {dt} is not supported; use one of {', '.join(SUPPORTED_DTYPES)} "
+            "(or bytes for a variable-size field)"
+        )
+    return dt
+
+
+def _field(name: str, spec: Any) -> Field:
+    if not isinstance(name, str):
+        raise TypeError(f"field names must be str, got {type(name).__name__}")
+    if spec is bytes:
+        return Field(name, None, (), True)
+    if isinstance(spec, tuple) and len(spec) == 2:
+        dtype, shape = spec
+        if dtype is bytes:
+            raise ValueError(f"field {name!r}: a bytes field has no shape; write {name!r}: bytes")
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        if isinstance(shape, (str, bytes)):
+            shape = None
+        try:
+            shape = tuple(int(d) for d in shape)
+        except (TypeError, ValueError):
+            raise ValueError(f"field {name!r}: shape must be an int or a tuple of ints, got {shape!r}") from None
+        return Field(name, _dtype(name, dtype), shape, False)
+    if isinstance(spec, (tuple, list)):
+        raise ValueError(f"field {name!r}: expected dtype, (dtype, shape) or bytes, got {spec!r}")
+    return Field(name, _dtype(name, spec), (), False)
+
+
+class Schema:
+    """The named fields every item of a table has, plus its float32 score columns.
+
+    Build it from a dict ``name -> spec`` where spec is a NumPy dtype (a scalar field), a tuple
+    ``(dtype, shape)``, or ``bytes`` (a variable-size byte string per item)::
+
+        strata.Schema({"obs": (np.float32, (4, 84, 84)), "action": np.int64, "frame": bytes},
+                      scores=["loss"])
+
+    or from one example item with :meth:`from_example`. Supported dtypes: bool, uint8, int8,
+    int16, int32, int64, float16, float32, float64. Score columns are per-item float32 metadata
+    (a loss, a forgetting score) updated with :meth:`Table.update_scores`.
+
+    Raises ValueError for no fields, an empty, repeated or over-long name, an unsupported dtype, a
+    dimension < 1, or an item of a fixed field over 1 GiB. Immutable.
+    """
+
+    __slots__ = ("_fields", "_scores", "_core")
+
+    def __init__(self, fields: Mapping[str, FieldLike], scores: Sequence[str] = ()) -> None:
+        if isinstance(fields, Schema):
+            fields, scores = fields.as_dict(), tuple(scores) or fields.scores
+        if not isinstance(fields, Mapping):
+            raise TypeError(f"fields must be a dict of name -> spec, got {type(fields).__name__}")
+        if isinstance(scores, str):
+            scores = (scores,)
+        parsed = tuple(_field(n, s) for n, s in fields.items())
+        self._core = _strata.SchemaCore(
+            [(f.name, None if f.dtype is None else f.dtype.name, list(f.shape)) for f in parsed],
+            list(scores),
+        )
+        self._fields = parsed
+        self._scores = tuple(scores)
+
+    @classmethod
+    def from_example(cls, item: Mapping[str, Any], scores: Sequence[str] = ()) -> "Schema":
+        """The schema of one example item (a dict of field -> value, no batch dimension).
+
+        bytes/bytearray/memoryview values make bytes fields; anything else is read with
+        ``np.asarray`` for its dtype and shape (so Python floats give float64, ints int64).
+        """
+        fields: dict = {}
+        for name, value in item.items():
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                fields[name] = bytes
+            else:
+                a = np.asarray(value)
+                fields[name] = (a.dtype, a.shape)
+        return cls(fields, scores)
+
+    @property
+    def fields(self) -> Tuple[Field, ...]:
+        """The fields, in order."""
+        return self._fields
+
+    @property
+    def scores(self) -> Tuple[str, ...]:
+        """The score column names."""
+        return self._scores
+
+    @property
+    def names(self) -> Tuple[str, ...]:
+        """The field names, in order."""
+        return tuple(f.name for f in self._fields)
+
+    def __getitem__(self, name: str) -> Field:
+        for f in self._fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return any(f.name == name for f in self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def as_dict(self) -> dict:
+        """The dict this schema can be rebuilt from (``Schema(s.as_dict(), s.scores)``)."""
+        return {f.name: bytes if f.variable else (f.dtype, f.shape) for f in self._fields}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Schema) and (self._fields, self._scores) == (other._fields, other._scores)
+
+    def __hash__(self) -> int:
+        return hash((self._fields, self._scores))
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{f.name!r}: bytes" if f.dtype is None else f"{f.name!r}: ({f.dtype.name}, {f.shape})"
+            for f in self._fields
+        )
+        extra = f", scores={list(self._scores)!r}" if self._scores else ""
+        return f"Schema({{{parts}}}{extra})"
+
+
+class Applied(NamedTuple):
+    """The result of delete / update_priorities / update_scores.
+
+    ``applied``: how many keys took effect. ``missing``: int64 indices into the keys passed of
+    those that were stale (their item was evicted, expired or deleted) or unknown; they were
+    skipped, never applied to another item. ``n, missing = table.delete(keys)``.
+    """
+
+    applied: int
+    missing: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class RateLimiterStats:
+    """A snapshot of a table's rate limiter: its options and counters."""
+
+    samples_per_insert: float
+    min_size_to_sample: int
+    min_diff: float
+    max_diff: float
+    inserts: int  # items admitted for insertion over the table's life
+    samples: int  # items admitted for sampling
+    diff: float  # inserts * samples_per_insert - samples
+    waiting_inserts: int  # calls blocked right now
+    waiting_samples: int
+    insert_waits: int  # calls that had to wait at least once
+    sample_waits: int
+    insert_wait_seconds: float  # total time callers spent blocked
+    sample_wait_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TableStats:
+    """Counters since creation and the current state of a table (``Table.stats()``)."""
+
+    name: str
+    schema: str
+    sampler: str
+    remover: str
+    size: int  # live items
+    bytes: int  # payload bytes of live items
+    capacity: int
+    max_bytes: int  # 0: no byte limit
+    inserted: int  # items inserted
+    dropped: int  # items refused by the reservoir insertion policy
+    sampled: int  # items returned by sample()
+    evicted: int  # removed by the remover to make room
+    expired: int  # removed after max_times_sampled
+    deleted: int  # removed by delete()
+    priority_updates: int
+    score_updates: int
+    missing_keys: int  # stale or unknown keys seen by get/delete/update_*
+    closed: bool
+    rate_limiter: RateLimiterStats
+
+
+_DEFAULT_REMOVER = Fifo()
+
+
+class Table(_strata.TableCore):
+    """A named, bounded collection of items under a schema, sampled and evicted by selectors and
+    paced by a rate limiter.
+
+    Args:
+      name: used in error messages and stats.
+      schema: a :class:`Schema` or the dict to build one from.
+      capacity: maximum number of items (>= 1); metadata for it is allocated up front (about
+        40-60 bytes per item), payload memory as items arrive.
+      max_bytes: maximum payload bytes, 0 for no limit.
+      sampler: which item sample() returns (default Uniform()).
+      remover: which item is evicted when full (default Fifo()); None makes a full table raise
+        FullError on insert.
+      insertion: "always", or "reservoir" (Vitter's algorithm R: once full, the k-th arrival is
+        kept with probability capacity / k; dropped items get key 0).
+      rate_limiter: paces inserts against samples (default MinSize(1)).
+      max_times_sampled: remove an item once sampled this many times (0: never).
+      seed: the table's random seed; a single-threaded sequence of calls is reproducible.
+
+    Raises ValueError naming the bad option. Thread-safe: every method may be called from any
+    thread, and releases the GIL while it runs. Use as a context manager to close it on exit.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        schema: Union[Schema, Mapping[str, FieldLike]],
+        *,
+        capacity: int = 1_000_000,
+        max_bytes: int = 0,
+        sampler: Optional[Selector] = None,
+        remover: Optional[Selector] = _DEFAULT_REMOVER,
+        insertion: str = "always",
+        rate_limiter: Optional[RateLimiter] = None,
+        max_times_sampled: int = 0,
+        seed: int = 0x5EED,
+    ) -> None:
+        super().__init__()
+        if not isinstance(schema, Schema):
+            schema = Schema(schema)
+        for arg, value in (("capacity", capacity), ("max_bytes", max_bytes),
+                           ("max_times_sampled", max_times_sampled), ("seed", seed)):
+            if int(value) < 0:
+                raise ValueError(f"{arg} must be >= 0, got {value}")
+        self._open(
+            name,
+            schema._core,
+            int(capacity),
+            int(max_bytes),
+            Uniform() if sampler is None else sampler,
+            remover,
+            insertion,
+            MinSize(1) if rate_limiter is None else rate_limiter,
+            int(max_times_sampled),
+            int(seed),
+        )
+        self._schema = schema
+
+    @property
+    def schema(self) -> Schema:
+        """The table's schema."""
+        return self._schema
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called."""
+        return bool(self._info()["closed"])
+
+    def get(self, keys: Any, *, strict: bool = False) -> Batch:  # type: ignore[override]
+        """Copies the items with ``keys`` into a Batch, in order (not counted as sampling).
+
+        Stale or unknown keys are skipped; their indices into ``keys`` are in ``batch.missing``,
+        or, with ``strict=True``, a KeyError names them. ``batch.probabilities`` and
+        ``batch.weights`` are None. Raises ClosedError.
+        """
+        batch = super().get(keys)
+        if strict and len(batch.missing):
+            bad = np.asarray(keys, dtype=np.uint64).reshape(-1)[batch.missing]
+            raise KeyError(f"{len(bad)} key(s) not found (stale or unknown): {bad[:8].tolist()}")
+        return batch
+
+    def delete(self, keys: Any) -> Applied:  # type: ignore[override]
+        """Removes the items with ``keys``; returns Applied(removed, missing indices).
+        Raises ClosedError."""
+        return Applied(*super().delete(keys))
+
+    def update_priorities(self, keys: Any, priorities: Any) -> Applied:  # type: ignore[override]
+        """Sets ``priorities[i]`` on the item ``keys[i]`` (the last wins for repeated keys; a scalar
+        applies to all); returns Applied(applied, missing indices). A stale key is never applied
+        to the item that reused its slot. ValueError (nothing applied) for a NaN, infinite or
+        negative priority or a length mismatch; ClosedError."""
+        return Applied(*super().update_priorities(keys, priorities))
+
+    def update_scores(self, keys: Any, **columns: Any) -> Applied:
+        """Sets score columns: ``table.update_scores(keys, loss=losses, forgetting=f)``.
+
+        Every column is validated first (ValueError, nothing applied, for an unknown column, a
+        length mismatch or a NaN). Returns Applied(applied, missing indices) for the first column
+        (the others see the same keys). ClosedError when closed.
+        """
+        return Applied(*self._update_scores(keys, columns))
+
+    def stats(self) -> TableStats:
+        """Counters since creation and the current state (a TableStats)."""
+        d = self._info()
+        d["rate_limiter"] = RateLimiterStats(**d["rate_limiter"])
+        return TableStats(**d)
+
+    def __enter__(self) -> "Table":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        try:
+            return f"Table({self.name!r}, {self._schema!r}, size={len(self)}, capacity={self.capacity})"
+        except TypeError:  # __init__ raised
+            return "Table(<not initialized>)"

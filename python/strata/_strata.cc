@@ -1,0 +1,496 @@
+// strata._strata: the one pybind11 translation unit behind the `strata` Python package.
+//
+// A thin layer over the public C++ API (include/strata/): it converts arguments, releases the GIL
+// around every call into a table, and converts results. The Pythonic surface (Schema from a dict,
+// Table's keyword constructor, stats dataclasses, context manager) lives in __init__.py.
+//
+// Ownership across the boundary:
+//
+//   insert(dict of arrays) ──pointers──> ItemBatch ──copy──> table      (no copy in Python for
+//                                                                        C-contiguous arrays of
+//                                                                        the field's dtype)
+//   sample() ──> Batch ──owns──> SampleBatch ──shared_ptr──> strata::Buffer (one per field)
+//                  │                                             ^
+//                  └─ batch["obs"]: ndarray ──base──> Buffer (py) ┘  (each array holds its own
+//                                                                    reference: the memory goes
+//                                                                    when the Batch and the last
+//                                                                    array viewing it are gone)
+//
+// GIL: every call that takes the table lock (and so may wait on it, on the rate limiter, or copy
+// a large batch) runs inside py::gil_scoped_release. Python objects are touched only while the
+// GIL is held; the py::objects that keep input memory alive outlive the released section.
+// Exceptions are raised only after the GIL is re-acquired, through RaiseStatus (the one mapping
+// table from absl status codes to Python exceptions).
+//
+// Layout: convert.h (errors, dtypes, results), table_core.h (TableCore and insert's argument
+// conversion), fastcall.h (vectorcall glue for insert and sample), this file (the module
+// definition: classes, functions, docstrings).
+#include <pybind11/pybind11.h>
+
+#include "convert.h"
+#include "fastcall.h"
+#include "table_core.h"
+
+using namespace strata;          // NOLINT: the module definition names many core types
+using namespace strata::python;  // NOLINT
+
+// insert and sample as vectorcall methods (see fastcall.h).
+PyObject* FastInsert(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  return TranslateExceptions([&]() -> py::object {
+    static constexpr std::array<const char*, 6> kNames = {"items", "priorities", "groups",
+                                                          "tasks", "scores",     "timeout"};
+    std::array<PyObject*, 6> a;
+    ParseFastArgs("insert", args, nargs, kwnames, kNames, /*positional=*/1, /*required=*/1, &a);
+    auto arg = [](PyObject* o) { return o == nullptr ? py::handle(Py_None) : py::handle(o); };
+    TableCore& core = py::cast<TableCore&>(py::handle(self));
+    return core.Insert(a[0], arg(a[1]), arg(a[2]), arg(a[3]), arg(a[4]), arg(a[5]));
+  });
+}
+
+PyObject* FastSample(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  return TranslateExceptions([&]() -> py::object {
+    static constexpr std::array<const char*, 3> kNames = {"batch_size", "timeout", "replacement"};
+    std::array<PyObject*, 3> a;
+    ParseFastArgs("sample", args, nargs, kwnames, kNames, /*positional=*/1, /*required=*/1, &a);
+    if (!PyIndex_Check(a[0])) {
+      throw py::type_error("batch_size must be an int, got " +
+                           Str(py::type::of(a[0]).attr("__name__")));
+    }
+    const Py_ssize_t batch_size = PyNumber_AsSsize_t(a[0], PyExc_OverflowError);
+    if (batch_size == -1 && PyErr_Occurred()) throw py::error_already_set();
+    bool replacement = true;
+    if (a[2] != nullptr) {
+      const int r = PyObject_IsTrue(a[2]);
+      if (r < 0) throw py::error_already_set();
+      replacement = r != 0;
+    }
+    TableCore& core = py::cast<TableCore&>(py::handle(self));
+    return core.Sample(batch_size, a[1] == nullptr ? py::handle(Py_None) : py::handle(a[1]),
+                       replacement);
+  });
+}
+
+const char kInsertDoc[] =
+    "insert($self, items, *, priorities=None, groups=None, tasks=None, scores=None, "
+    "timeout=None)\n--\n\n"
+    R"doc(Inserts one item or a batch; returns their keys (uint64 array, 0 for an item the
+reservoir policy dropped).
+
+`items` maps every field name to its value(s): for a batch, arrays with a leading batch dimension
+(and, for bytes fields, a list of bytes-like objects or a BytesColumn); for one item, values without
+it (bytes-like for bytes fields). A Batch from sample()/get() can be re-inserted as is.
+C-contiguous NumPy arrays of the field's dtype are passed to C++ without a copy; other arrays
+must still have the field's dtype exactly (ValueError otherwise: nothing is silently narrowed) and
+are made contiguous; non-array values (lists, scalars, tensors) are converted to the field's dtype.
+`priorities` (float64), `groups`, `tasks` (int32): one per item, or a scalar for all; without
+priorities new items get the table's running maximum priority. `scores`: {column: values}.
+Blocks while the rate limiter holds inserts back, up to `timeout` seconds (None: forever).
+
+Raises ValueError (bad field, dtype, shape, NaN/negative priority, ...; nothing inserted),
+FullError (full and remover=None), TimeoutError / ClosedError (timed out / closed while waiting:
+the items admitted before stay inserted, their keys are in the exception's `inserted_keys`),
+ClosedError (closed).)doc";
+const char kSampleDoc[] =
+    "sample($self, batch_size, *, timeout=None, replacement=True)\n--\n\n"
+    R"doc(Samples `batch_size` items with the table's sampler; returns a Batch.
+
+With replacement (default) an item may appear several times; ordered samplers (Fifo, Lifo, heaps)
+always return distinct items. Increments each item's times_sampled and removes items that reach
+max_times_sampled. Blocks on the rate limiter up to `timeout` seconds (None: forever).
+Raises ValueError (batch_size < 1, or more items than the table holds without replacement or
+from an ordered sampler), TimeoutError, ClosedError.)doc";
+PyMethodDef g_insert_def = {
+    "insert", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&FastInsert)),
+    METH_FASTCALL | METH_KEYWORDS, kInsertDoc};
+PyMethodDef g_sample_def = {
+    "sample", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&FastSample)),
+    METH_FASTCALL | METH_KEYWORDS, kSampleDoc};
+
+PYBIND11_MODULE(_strata, m) {
+  m.doc() = "Strata's C++ core, bound with pybind11. Use the `strata` package, not this module.";
+
+  py::module_ np = py::module_::import("numpy");
+  g_np_dtypes = new std::array<PyObject*, kNumDTypes>;
+  for (int i = 0; i < kNumDTypes; ++i) {
+    (*g_np_dtypes)[i] = py::dtype(Str(DTypeName(kAllDTypes[i]))).release().ptr();
+  }
+  g_np_asarray = py::object(np.attr("asarray")).release().ptr();
+  g_np_ascontiguousarray = py::object(np.attr("ascontiguousarray")).release().ptr();
+
+  g_closed_error = PyErr_NewExceptionWithDoc(
+      "strata.ClosedError",
+      "The table is closed (also raised in a call that was waiting when close() was called).",
+      PyExc_RuntimeError, nullptr);
+  g_full_error = PyErr_NewExceptionWithDoc(
+      "strata.FullError", "The table is full and has no remover to make room (remover=None).",
+      PyExc_MemoryError, nullptr);
+  m.attr("ClosedError") = py::handle(g_closed_error);
+  m.attr("FullError") = py::handle(g_full_error);
+
+  // --- Schema
+  py::class_<Schema>(m, "SchemaCore", "The validated C++ schema; build it through strata.Schema.")
+      .def(py::init([](const std::vector<std::tuple<std::string, std::optional<std::string>,
+                                                    std::vector<int64_t>>>& fields,
+                       const std::vector<std::string>& scores) {
+             std::vector<FieldSpec> specs;
+             for (const auto& [name, dtype, shape] : fields) {
+               FieldSpec f{.name = name, .shape = shape, .variable = !dtype.has_value()};
+               if (dtype) {
+                 f.dtype = ValueOrRaise(ParseDType(*dtype));
+               } else {
+                 f.dtype = DType::kU8;
+               }
+               specs.push_back(std::move(f));
+             }
+             return ValueOrRaise(Schema::Create(std::move(specs), scores));
+           }),
+           py::arg("fields"), py::arg("scores"))
+      .def_property_readonly(
+          "fields",
+          [](const Schema& s) {
+            py::list out;
+            for (const FieldSpec& f : s.fields()) {
+              py::object dt = f.variable ? py::object(py::none()) : py::object(NumpyDType(f.dtype));
+              out.append(py::make_tuple(f.name, dt, py::tuple(py::cast(f.shape)), f.variable));
+            }
+            return out;
+          })
+      .def_property_readonly("scores", [](const Schema& s) { return s.score_columns(); })
+      .def("__str__", &Schema::DebugString);
+
+  // --- Selectors
+  py::class_<SelectorOptions>(m, "Selector",
+                              "Options of a selector (a table's sampler or remover). Immutable; "
+                              "make one with Uniform(), Prioritized(), Fifo(), Lifo(), MinHeap(), "
+                              "MaxHeap() or GroupBalanced().")
+      .def_property_readonly("kind", [](const SelectorOptions& s) { return KindName(s.kind); })
+      .def_readonly("alpha", &SelectorOptions::alpha)
+      .def_readonly("beta", &SelectorOptions::beta)
+      .def_readonly("epsilon", &SelectorOptions::epsilon)
+      .def_readonly("stratified", &SelectorOptions::stratified)
+      .def_property_readonly("victim_order",
+                             [](const SelectorOptions& s) { return VictimName(s.victim_order); })
+      .def_readonly("score_column", &SelectorOptions::score_column)
+      .def("__repr__", &SelectorRepr)
+      .def("__eq__", [](const SelectorOptions& a,
+                        const SelectorOptions& b) { return SelectorRepr(a) == SelectorRepr(b); })
+      .def("__hash__", [](const SelectorOptions& s) { return py::hash(py::str(SelectorRepr(s))); });
+
+  m.def("Uniform", &Uniform,
+        "Every live item equally likely. Sampler, or remover (random eviction).");
+  m.def("Prioritized", &Prioritized, py::arg("alpha") = 0.6, py::arg("beta") = 0.4,
+        py::arg("epsilon") = 1e-6, py::arg("stratified") = false,
+        "Prioritized sampler: P(i) = (p_i + epsilon)^alpha / sum_j (p_j + epsilon)^alpha "
+        "(sum-tree).\n"
+        "Importance weights (N * P(i))^-beta / max_j (N * P(j))^-beta lie in (0, 1]. `stratified`\n"
+        "splits each batch into equal-mass strata (lower variance). Table creation raises\n"
+        "ValueError for alpha < 0, beta < 0 or epsilon <= 0.");
+  m.def("Fifo", &Fifo, "Oldest first: the default remover, or a sampler for queues.");
+  m.def("Lifo", &Lifo, "Newest first: a sampler for stacks.");
+  m.def("MinHeap", &MinHeap,
+        "Lowest priority first (ties: oldest): a remover of the least useful items.");
+  m.def("MaxHeap", &MaxHeap, "Highest priority first (ties: oldest): a sampler of the top items.");
+  m.def(
+      "GroupBalanced",
+      [](const std::string& victim_order, const std::string& score_column) {
+        VictimOrder v;
+        if (victim_order == "oldest") {
+          v = VictimOrder::kOldest;
+        } else if (victim_order == "random") {
+          v = VictimOrder::kRandom;
+        } else if (victim_order == "lowest_score") {
+          v = VictimOrder::kLowestScore;
+        } else {
+          throw py::value_error(
+              Cat("victim_order must be 'oldest', 'random' or 'lowest_score', got '", victim_order,
+                  "'"));
+        }
+        return GroupBalanced(v, score_column);
+      },
+      py::arg("victim_order") = "oldest", py::arg("score_column") = "",
+      "Per-group quotas over the groups seen so far (class-balanced memory). As a remover it "
+      "evicts\n"
+      "from the largest group its oldest item, a random one, or the one with the lowest value in\n"
+      "`score_column` (victim_order='lowest_score'; a score column of the schema).");
+
+  // --- Rate limiters
+  py::class_<RateLimiterOptions>(
+      m, "RateLimiter",
+      "Rate limiter options: how a table paces inserts against samples. The limiter keeps\n"
+      "diff = inserts * samples_per_insert - samples; a sample waits until the table holds\n"
+      "min_size_to_sample items and diff - 1 >= min_diff, an insert while\n"
+      "diff + samples_per_insert > max_diff. Immutable; see MinSize, SampleToInsertRatio, Queue, "
+      "Stack.")
+      .def(py::init([](double spi, int64_t min_size, double min_diff, double max_diff) {
+             return RateLimiterOptions{spi, min_size, min_diff, max_diff};
+           }),
+           py::arg("samples_per_insert") = 1.0, py::arg("min_size_to_sample") = 1,
+           py::arg("min_diff") = -std::numeric_limits<double>::infinity(),
+           py::arg("max_diff") = std::numeric_limits<double>::infinity())
+      .def_readonly("samples_per_insert", &RateLimiterOptions::samples_per_insert)
+      .def_readonly("min_size_to_sample", &RateLimiterOptions::min_size_to_sample)
+      .def_readonly("min_diff", &RateLimiterOptions::min_diff)
+      .def_readonly("max_diff", &RateLimiterOptions::max_diff)
+      .def("__repr__", &LimiterRepr)
+      .def("__eq__", [](const RateLimiterOptions& a,
+                        const RateLimiterOptions& b) { return LimiterRepr(a) == LimiterRepr(b); })
+      .def("__hash__",
+           [](const RateLimiterOptions& r) { return py::hash(py::str(LimiterRepr(r))); });
+  m.def("MinSize", &MinSize, py::arg("min_size"),
+        "Sampling waits until the table holds `min_size` items; no other pacing.");
+  m.def(
+      "SampleToInsertRatio", &SampleToInsertRatio, py::arg("samples_per_insert"),
+      py::arg("min_size_to_sample"), py::arg("error_buffer"),
+      "Each insert pays for `samples_per_insert` sampled items on average, within +-error_buffer\n"
+      "(as in Reverb); sampling waits for `min_size_to_sample` items.");
+  m.def("Queue", &Queue, py::arg("max_size"),
+        "A bounded queue: inserts wait while `max_size` items are unsampled. Pair with "
+        "sampler=Fifo(),\n"
+        "remover=Fifo() and max_times_sampled=1.");
+  m.def("Stack", &Stack, py::arg("max_size"), "As Queue; pair it with sampler=Lifo() for a stack.");
+
+  // --- Buffers and batches
+  py::class_<BufferRef>(
+      m, "Buffer", py::buffer_protocol(),
+      "A reference to a block of C++ memory (a strata::Buffer) that sampled arrays "
+      "view: it is their `.base`. The memory is freed when the last reference goes.")
+      .def_buffer([](BufferRef& b) {
+        return py::buffer_info(b.buffer->data(), 1, py::format_descriptor<uint8_t>::format(), 1,
+                               {static_cast<py::ssize_t>(b.buffer->size())}, {1});
+      })
+      .def_property_readonly(
+          "address",
+          [](const BufferRef& b) { return reinterpret_cast<uintptr_t>(b.buffer->data()); },
+          "Address of the first byte.")
+      .def_property_readonly(
+          "nbytes", [](const BufferRef& b) { return b.buffer->size(); }, "Bytes in use.")
+      .def(
+          "watch", [](const BufferRef& b) { return BufferWatch{b.buffer}; },
+          "A weak reference to the C++ buffer, for tests and diagnostics (its `alive` turns False "
+          "once the memory is freed).");
+  py::class_<BufferWatch>(m, "BufferWatch", "A weak reference to a C++ buffer.")
+      .def_property_readonly(
+          "alive", [](const BufferWatch& w) { return !w.buffer.expired(); },
+          "Whether the C++ buffer still exists.");
+
+  py::class_<BytesColumn>(m, "BytesColumn",
+                          "The items of a variable-size bytes field of a Batch: a read-only "
+                          "sequence of bytes over one packed C++ buffer (no copy until indexed).")
+      .def("__len__", [](const BytesColumn& c) { return c.n; })
+      .def("__getitem__", &BytesColumn::Item, py::arg("index"), "Item `index` as bytes (a copy).")
+      .def("__getitem__",
+           [](const BytesColumn& c, const py::slice& s) {
+             size_t start, stop, step, len;
+             if (!s.compute(c.n, &start, &stop, &step, &len)) throw py::error_already_set();
+             py::list out(len);
+             for (size_t i = 0; i < len; ++i)
+               out[i] = c.Item(static_cast<py::ssize_t>(start + i * step));
+             return out;
+           })
+      .def("__iter__", [](const BytesColumn& c) { return py::iter(c.ToList()); })
+      .def("__eq__",
+           [](const BytesColumn& c, const py::object& other) {
+             if (!py::isinstance<py::sequence>(other) || py::isinstance<py::str>(other))
+               return false;
+             return c.ToList().equal(py::list(other));
+           })
+      .def("tolist", &BytesColumn::ToList, "All items as a list of bytes (copies).")
+      .def_property_readonly(
+          "data",
+          [](const BytesColumn& c) {
+            const uint64_t total = c.off()[c.n];
+            return ViewBuffer(c.data, NumpyDType(DType::kU8), {static_cast<py::ssize_t>(total)});
+          },
+          "All items back to back: a uint8 array viewing the C++ buffer (no copy).")
+      .def_property_readonly(
+          "offsets",
+          [](const BytesColumn& c) {
+            return ViewBuffer(c.offsets, py::dtype::of<uint64_t>(),
+                              {static_cast<py::ssize_t>(c.n + 1)});
+          },
+          "n + 1 uint64 offsets: item i is data[offsets[i]:offsets[i+1]] (no copy).")
+      .def("__repr__", [](const BytesColumn& c) { return Cat("BytesColumn(", c.n, " items)"); });
+
+  py::class_<PyBatch>(
+      m, "Batch",
+      "Items returned by Table.sample() or Table.get(): per field one NumPy array with a leading\n"
+      "batch dimension (batch['obs'] or batch.obs; a BytesColumn for bytes fields) viewing C++\n"
+      "memory without a copy, plus per-item metadata arrays. The arrays stay valid for as long as\n"
+      "they are referenced, independently of the Batch.")
+      .def("__len__", [](const PyBatch& b) { return b.batch->size(); })
+      .def(
+          "__getitem__",
+          [](const PyBatch& b, const std::string& name) {
+            const FieldData* f = b.Find(name);
+            if (f == nullptr) throw py::key_error(name);
+            return FieldValue(*f);
+          },
+          py::arg("field"), "The values of `field` (KeyError if the schema has no such field).")
+      .def("__getattr__",
+           [](const PyBatch& b, const std::string& name) {
+             const FieldData* f = b.Find(name);
+             if (f == nullptr)
+               throw py::attribute_error(Cat("Batch has no field or attribute '", name, "'"));
+             return FieldValue(*f);
+           })
+      .def("__contains__",
+           [](const PyBatch& b, const std::string& name) { return b.Find(name) != nullptr; })
+      .def_property_readonly(
+          "field_names",
+          [](const PyBatch& b) {
+            py::list out;
+            for (size_t i = 0; i < b.batch->num_fields(); ++i) out.append(b.batch->field(i).name);
+            return out;
+          },
+          "Names of the fields, in schema order.")
+      .def_property_readonly(
+          "fields",
+          [](const PyBatch& b) {
+            py::dict out;
+            for (size_t i = 0; i < b.batch->num_fields(); ++i) {
+              out[py::str(b.batch->field(i).name)] = FieldValue(b.batch->field(i));
+            }
+            return out;
+          },
+          "A dict of field name -> values.")
+      .def_property_readonly(
+          "keys",
+          [](const py::object& self) {
+            return ViewVector(self.cast<PyBatch&>().batch->keys(), self);
+          },
+          "uint64 keys of the items.")
+      .def_property_readonly(
+          "probabilities",
+          [](const py::object& self) -> py::object {
+            const PyBatch& b = self.cast<PyBatch&>();
+            if (!b.sampled) return py::none();
+            return ViewVector(b.batch->probabilities(), self);
+          },
+          "float64 probability that one draw picks each item (None for get()).")
+      .def_property_readonly(
+          "weights",
+          [](const py::object& self) -> py::object {
+            const PyBatch& b = self.cast<PyBatch&>();
+            if (!b.sampled) return py::none();
+            return ViewVector(b.batch->weights(), self);
+          },
+          "float64 importance weights in (0, 1] (all 1 unless the sampler is Prioritized with beta "
+          "> 0; "
+          "None for get()).")
+      .def_property_readonly(
+          "priorities",
+          [](const py::object& self) {
+            return ViewVector(self.cast<PyBatch&>().batch->priorities(), self);
+          },
+          "float64 priorities of the items.")
+      .def_property_readonly(
+          "groups",
+          [](const py::object& self) {
+            return ViewVector(self.cast<PyBatch&>().batch->groups(), self);
+          },
+          "int32 group (class) ids.")
+      .def_property_readonly(
+          "tasks",
+          [](const py::object& self) {
+            return ViewVector(self.cast<PyBatch&>().batch->tasks(), self);
+          },
+          "int32 task ids.")
+      .def_property_readonly(
+          "times_sampled",
+          [](const py::object& self) {
+            return ViewVector(self.cast<PyBatch&>().batch->times_sampled(), self);
+          },
+          "uint32 times each item has been sampled, this sample included.")
+      .def_property_readonly(
+          "missing",
+          [](const py::object& self) { return ViewVector(self.cast<PyBatch&>().missing, self); },
+          "get(): int64 indices into the requested keys of those not found (stale or unknown); "
+          "empty for sample().")
+      .def("__repr__", &BatchRepr);
+
+  // --- Table
+  py::class_<TableCore>(m, "TableCore", "The C++ table behind strata.Table.")
+      .def(py::init<>())
+      .def("_open", &TableCore::Open, py::arg("name"), py::arg("schema"), py::arg("capacity"),
+           py::arg("max_bytes"), py::arg("sampler"), py::arg("remover").none(true),
+           py::arg("insertion"), py::arg("rate_limiter"), py::arg("max_times_sampled"),
+           py::arg("seed"))
+      .def("get", &TableCore::Get, py::arg("keys"),
+           "Copies the items with `keys` (in order, skipping stale or unknown keys, whose indices "
+           "go "
+           "to batch.missing) into a Batch. Does not count as sampling. Raises ClosedError.")
+      .def("delete", &TableCore::Delete, py::arg("keys"),
+           "Removes the items with `keys`; returns (removed, missing indices).")
+      .def("update_priorities", &TableCore::UpdatePriorities, py::arg("keys"),
+           py::arg("priorities"),
+           "Sets priorities; returns (applied, missing indices). Stale keys are never applied to "
+           "the "
+           "item that reused their slot. ValueError (nothing applied) on NaN/inf/negative "
+           "priorities "
+           "or a length mismatch.")
+      .def("_update_scores", &TableCore::UpdateScores, py::arg("keys"), py::arg("columns"))
+      .def(
+          "set_rate_limiter",
+          [](TableCore& t, const RateLimiterOptions& o) {
+            absl::Status s;
+            {
+              py::gil_scoped_release release;
+              s = t.table().SetRateLimiter(o);
+            }
+            if (!s.ok()) RaiseStatus(s);
+          },
+          py::arg("rate_limiter"),
+          "Replaces the rate limiter's options on the live table, keeping its counters; blocked "
+          "callers re-check at once. ValueError (no change) if invalid; ClosedError.")
+      .def(
+          "close",
+          [](TableCore& t) {
+            py::gil_scoped_release release;
+            t.table().Close();
+          },
+          "Closes the table: blocked calls raise ClosedError, later calls too (len() and stats() "
+          "still work). Idempotent.")
+      .def("__len__",
+           [](TableCore& t) {
+             py::gil_scoped_release release;
+             return t.table().size();
+           })
+      .def("_info",
+           [](TableCore& t) {
+             TableInfo info;
+             {
+               py::gil_scoped_release release;
+               info = t.table().info();
+             }
+             return InfoDict(info);
+           })
+      .def(
+          "check_invariants",
+          [](TableCore& t) {
+            absl::Status s;
+            {
+              py::gil_scoped_release release;
+              s = t.table().CheckInvariants();
+            }
+            if (!s.ok()) RaiseStatus(s);
+          },
+          "Verifies every internal invariant of the table (O(n); for tests). RuntimeError if "
+          "broken.")
+      .def_property_readonly("name", [](TableCore& t) { return t.table().options().name; })
+      .def_property_readonly("capacity", [](TableCore& t) { return t.table().options().max_items; })
+      .def_property_readonly("max_bytes",
+                             [](TableCore& t) { return t.table().options().max_bytes; });
+  AddFastMethod(m.attr("TableCore"), &g_insert_def);
+  AddFastMethod(m.attr("TableCore"), &g_sample_def);
+
+  m.def(
+      "_debug_counters",
+      [] {
+        py::dict d;
+        d["converted"] = g_converted.load();
+        d["made_contiguous"] = g_made_contiguous.load();
+        return d;
+      },
+      "How often insert converted a non-array value, or copied a non-contiguous array (for "
+      "tests).");
+}

@@ -1,0 +1,465 @@
+// TableCore: a strata::Table plus what insert needs to turn a dict of Python values into an
+// ItemBatch of pointers (no copy for C-contiguous arrays of the field's dtype), with the GIL
+// released around every call into the table. Included only by _strata.cc.
+#ifndef STRATA_PYTHON_TABLE_CORE_H_
+#define STRATA_PYTHON_TABLE_CORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "convert.h"
+#include "strata/table.h"
+
+// Hidden, like pybind11's own namespace: these types hold py::objects, and nothing here is an
+// exported symbol of the module.
+#pragma GCC visibility push(hidden)
+namespace strata::python {
+
+// ---------------------------------------------------------------------------------------------
+// strata._strata.TableCore: a strata::Table plus the schema facts insert needs.
+
+// Keeps Python objects and buffer views that back an ItemBatch alive until the insert returned.
+// Destroyed with the GIL held (it is a local of the bound method, outliving the released block).
+class Keepalive {
+ public:
+  ~Keepalive() {
+    for (Py_buffer& b : buffers_) PyBuffer_Release(&b);
+  }
+  void Hold(py::object o) { objects_.push_back(std::move(o)); }
+  // Exports `obj` as C-contiguous bytes; false (error cleared) if it has no such buffer.
+  bool Export(py::handle obj, std::string_view* out) {
+    if (PyBytes_Check(obj.ptr())) {  // immutable: a held reference is enough
+      *out = std::string_view(PyBytes_AS_STRING(obj.ptr()), PyBytes_GET_SIZE(obj.ptr()));
+      objects_.push_back(py::reinterpret_borrow<py::object>(obj));
+      return true;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj.ptr(), &view, PyBUF_C_CONTIGUOUS) != 0) {
+      PyErr_Clear();
+      return false;
+    }
+    buffers_.push_back(view);  // released in the destructor; also pins bytearray sizes
+    *out = std::string_view(static_cast<const char*>(view.buf), static_cast<size_t>(view.len));
+    return true;
+  }
+  std::vector<std::string_view>* NewViews() {
+    return views_.emplace_back(new std::vector<std::string_view>).get();
+  }
+
+ private:
+  absl::InlinedVector<py::object, 4> objects_;  // inline: no allocation for small dicts
+  std::vector<Py_buffer> buffers_;
+  std::vector<std::unique_ptr<std::vector<std::string_view>>> views_;
+};
+
+struct FieldInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;  // per item
+  bool variable;
+};
+
+// Constructed empty by __init__ (which cannot fail) and opened by _open (which can), so that a
+// Python object whose construction raised is never a TableCore with a dangling state: every
+// method of an unopened one raises RuntimeError.
+class TableCore {
+ public:
+  void Open(std::string name, const Schema& schema, uint64_t capacity, uint64_t max_bytes,
+            const SelectorOptions& sampler, std::optional<SelectorOptions> remover,
+            const std::string& insertion, const RateLimiterOptions& rate_limiter,
+            uint32_t max_times_sampled, uint64_t seed) {
+    if (table_ != nullptr) throw py::value_error("the table is already open");
+    TableOptions o;
+    o.name = std::move(name);
+    o.schema = schema;
+    o.max_items = capacity;
+    o.max_bytes = max_bytes;
+    o.sampler = sampler;
+    o.remover = std::move(remover);
+    if (insertion == "always") {
+      o.insertion = InsertionPolicy::kAlways;
+    } else if (insertion == "reservoir") {
+      o.insertion = InsertionPolicy::kReservoir;
+    } else {
+      throw py::value_error(
+          Cat("insertion must be 'always' or 'reservoir', got '", insertion, "'"));
+    }
+    o.rate_limiter = rate_limiter;
+    o.max_times_sampled = max_times_sampled;
+    o.seed = seed;
+    absl::StatusOr<std::unique_ptr<Table>> t;
+    {
+      py::gil_scoped_release release;  // Create sizes arrays for the capacity up front
+      t = Table::Create(std::move(o));
+    }
+    table_ = ValueOrRaise(std::move(t));
+    for (const FieldSpec& f : schema.fields()) {
+      fields_.push_back({f.name, f.dtype, f.shape, f.variable});
+    }
+  }
+
+  Table& table() {
+    if (table_ == nullptr)
+      throw py::type_error("Table.__init__ did not complete; this object is unusable");
+    return *table_;
+  }
+
+  py::array Insert(py::handle item, py::handle priorities, py::handle groups, py::handle tasks,
+                   py::handle scores, py::handle timeout_obj);
+  py::object Sample(int64_t batch_size, py::handle timeout_obj, bool replacement);
+  py::object Get(py::handle keys_obj);
+  py::tuple Delete(py::handle keys_obj);
+  py::tuple UpdatePriorities(py::handle keys_obj, py::handle priorities_obj);
+  py::tuple UpdateScores(py::handle keys_obj, const py::dict& columns);
+
+ private:
+  int FieldIndex(std::string_view name) const {
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      if (fields_[i].name == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  [[noreturn]] void UnknownField(std::string_view name) {
+    std::string names;
+    for (const FieldInfo& f : fields_) names += (names.empty() ? "" : ", ") + f.name;
+    throw py::value_error(Cat("table '", table().options().name, "': unknown field '", name,
+                              "'; the schema has ", names));
+  }
+
+  std::unique_ptr<Table> table_;
+  std::vector<FieldInfo> fields_;
+};
+
+// Tracks whether an insert argument is one item or a batch, and its item count.
+struct BatchShape {
+  int single = -1;  // -1 not yet known
+  int64_t n = -1;
+  std::string first;
+
+  void Note(const std::string& field, bool is_single, int64_t items) {
+    if (single < 0) {
+      single = is_single;
+      n = items;
+      first = field;
+      return;
+    }
+    if (single != static_cast<int>(is_single)) {
+      throw py::value_error(Cat("field '", field, "' is ", is_single ? "a single item" : "a batch",
+                                " but field '", first, "' is ",
+                                is_single ? "a batch" : "a single item"));
+    }
+  }
+};
+
+inline void AddFixed(const FieldInfo& f, py::handle value, ItemBatch* batch, Keepalive* keep,
+                     BatchShape* bs) {
+  py::array arr;
+  const py::dtype want = NumpyDType(f.dtype);
+  if (py::isinstance<py::array>(value)) {
+    arr = py::reinterpret_borrow<py::array>(value);
+    if (arr.dtype().ptr() != want.ptr()) {
+      const std::optional<DType> got = FromNumpy(arr.dtype());
+      if (!got || *got != f.dtype) {
+        throw py::value_error(Cat("field '", f.name, "': expected dtype ", Str(DTypeName(f.dtype)),
+                                  ", got ", Str(py::str(arr.dtype()))));
+      }
+    }
+  } else {
+    try {
+      arr = py::reinterpret_steal<py::array>(
+          PyObject_CallFunctionObjArgs(g_np_asarray, value.ptr(), want.ptr(), nullptr));
+      if (!arr) throw py::error_already_set();
+    } catch (py::error_already_set& e) {
+      throw py::value_error(Cat("field '", f.name, "': cannot convert ",
+                                Str(py::str(py::type::of(value).attr("__name__"))), " to ",
+                                Str(DTypeName(f.dtype)), ": ", e.what()));
+    }
+    ++g_converted;
+  }
+  const size_t k = f.shape.size();
+  const size_t nd = static_cast<size_t>(arr.ndim());
+  if (nd != k && nd != k + 1) {
+    std::vector<int64_t> got(arr.shape(), arr.shape() + nd);
+    throw py::value_error(Cat("field '", f.name, "': expected shape ",
+                              ShapeString(f.shape.data(), k), " (one item) or [n", k ? ", " : "",
+                              ShapeString(f.shape.data(), k).substr(1), " (a batch), got ",
+                              ShapeString(got.data(), got.size())));
+  }
+  const bool single = nd == k;
+  if (!(arr.flags() & py::array::c_style)) {
+    arr = py::reinterpret_steal<py::array>(
+        PyObject_CallFunctionObjArgs(g_np_ascontiguousarray, arr.ptr(), nullptr));
+    if (!arr) throw py::error_already_set();
+    ++g_made_contiguous;
+  }
+  absl::InlinedVector<int64_t, 6> shape;
+  if (single) shape.push_back(1);
+  for (size_t d = 0; d < nd; ++d) shape.push_back(arr.shape()[d]);
+  bs->Note(f.name, single, shape[0]);
+  batch->Add(f.name, f.dtype, absl::MakeConstSpan(shape), arr.data());
+  keep->Hold(std::move(arr));
+}
+
+inline void AddVariable(const FieldInfo& f, py::handle value, ItemBatch* batch, Keepalive* keep,
+                        BatchShape* bs) {
+  if (py::isinstance<BytesColumn>(value)) {  // packed form, zero-copy (e.g. a sampled column)
+    const BytesColumn& c = value.cast<const BytesColumn&>();
+    keep->Hold(py::reinterpret_borrow<py::object>(value));
+    bs->Note(f.name, false, static_cast<int64_t>(c.n));
+    batch->AddBytes(f.name, reinterpret_cast<const char*>(c.data->data()),
+                    absl::MakeConstSpan(c.off(), c.n + 1));
+    return;
+  }
+  std::vector<std::string_view>* views = keep->NewViews();
+  if (PyUnicode_Check(value.ptr())) {
+    throw py::value_error(Cat("field '", f.name, "' is a bytes field; got str (encode it first)"));
+  }
+  const bool is_seq = PyList_Check(value.ptr()) || PyTuple_Check(value.ptr());
+  if (!is_seq) {
+    std::string_view v;
+    if (!keep->Export(value, &v)) {
+      throw py::value_error(Cat("field '", f.name,
+                                "' is a bytes field: expected bytes, a "
+                                "C-contiguous bytes-like object, or a list of them; got ",
+                                Str(py::str(py::type::of(value).attr("__name__")))));
+    }
+    views->push_back(v);
+    bs->Note(f.name, true, 1);
+  } else {
+    // A private list: holds a reference to every item even if the caller's list changes while
+    // the GIL is released.
+    py::list items = py::reinterpret_steal<py::list>(PySequence_List(value.ptr()));
+    if (!items) throw py::error_already_set();
+    views->reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      std::string_view v;
+      py::handle it = items[i];
+      if (PyUnicode_Check(it.ptr()) || !keep->Export(it, &v)) {
+        throw py::value_error(Cat("field '", f.name, "': item ", i, " is ",
+                                  Str(py::str(py::type::of(it).attr("__name__"))),
+                                  ", expected bytes or a C-contiguous bytes-like object"));
+      }
+      views->push_back(v);
+    }
+    keep->Hold(std::move(items));
+    bs->Note(f.name, false, static_cast<int64_t>(views->size()));
+  }
+  batch->AddBytes(f.name, absl::MakeConstSpan(*views));
+}
+
+// A 1-D contiguous array of T from a number (repeated `n` times) or an array-like of n values.
+template <typename T>
+inline absl::Span<const T> MetaSpan(py::handle obj, const char* what, int64_t n, Keepalive* keep) {
+  auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(obj);
+  if (!a) {
+    throw py::value_error(Cat(what, " must be a number or a 1-D array of numbers, got ",
+                              Str(py::str(py::type::of(obj).attr("__name__")))));
+  }
+  if (a.ndim() > 1) throw py::value_error(Cat(what, " must be 1-D, got ", a.ndim(), " dimensions"));
+  if (a.ndim() == 0 && n > 1) {  // broadcast a scalar over the batch
+    py::array_t<T> full(n);
+    std::fill(full.mutable_data(), full.mutable_data() + n, *a.data());
+    a = std::move(full);
+  }
+  absl::Span<const T> s(a.data(), static_cast<size_t>(a.size()));
+  keep->Hold(std::move(a));
+  return s;
+}
+
+inline py::array_t<uint64_t> KeysArray(py::handle obj) {
+  auto a = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(obj);
+  if (!a) throw py::value_error("keys must be an integer or a 1-D array of integer keys");
+  if (a.ndim() > 1) throw py::value_error(Cat("keys must be 1-D, got ", a.ndim(), " dimensions"));
+  return a;
+}
+
+inline py::array TableCore::Insert(py::handle item, py::handle priorities, py::handle groups,
+                                   py::handle tasks, py::handle scores, py::handle timeout_obj) {
+  const absl::Duration timeout = ParseTimeout(timeout_obj);
+  Keepalive keep;
+  ItemBatch batch;
+  BatchShape bs;
+  auto add = [&](std::string_view name, py::handle value) {
+    const int idx = FieldIndex(name);
+    if (idx < 0) UnknownField(name);
+    const FieldInfo& f = fields_[idx];
+    if (f.variable) {
+      AddVariable(f, value, &batch, &keep, &bs);
+    } else {
+      AddFixed(f, value, &batch, &keep, &bs);
+    }
+  };
+  if (PyDict_Check(item.ptr())) {  // the common case first
+    PyObject* key;
+    PyObject* value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(item.ptr(), &pos, &key, &value)) {
+      Py_ssize_t len;
+      const char* s = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &len) : nullptr;
+      if (s == nullptr) {
+        PyErr_Clear();
+        throw py::type_error("field names must be str");
+      }
+      add(std::string_view(s, static_cast<size_t>(len)), value);
+    }
+  } else if (py::isinstance<PyBatch>(item)) {  // re-insert another batch's items (fields only)
+    const PyBatch& b = item.cast<const PyBatch&>();
+    keep.Hold(py::reinterpret_borrow<py::object>(item));
+    for (size_t i = 0; i < b.batch->num_fields(); ++i) {
+      const FieldData& f = b.batch->field(i);
+      if (FieldIndex(f.name) < 0) UnknownField(f.name);
+      if (f.variable) {
+        batch.AddBytes(f.name, reinterpret_cast<const char*>(f.data->data()),
+                       absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(f.offsets->data()),
+                                           f.shape[0] + 1));
+      } else {
+        batch.Add(f.name, f.dtype, absl::MakeConstSpan(f.shape), f.data->data());
+      }
+    }
+    bs.Note("", false, static_cast<int64_t>(b.batch->size()));
+  } else if (py::hasattr(item, "items")) {  // any other Mapping
+    for (py::handle kv : item.attr("items")()) {
+      py::tuple t = py::reinterpret_borrow<py::tuple>(kv);
+      add(t[0].cast<std::string>(), t[1]);
+    }
+  } else {
+    throw py::type_error(Cat("insert expects a dict of field name -> value(s) or a Batch, got ",
+                             Str(py::str(py::type::of(item).attr("__name__")))));
+  }
+  const int64_t n = bs.n;
+  if (!priorities.is_none())
+    batch.set_priorities(MetaSpan<double>(priorities, "priorities", n, &keep));
+  if (!groups.is_none()) batch.set_groups(MetaSpan<int32_t>(groups, "groups", n, &keep));
+  if (!tasks.is_none()) batch.set_tasks(MetaSpan<int32_t>(tasks, "tasks", n, &keep));
+  if (!scores.is_none()) {
+    if (!PyDict_Check(scores.ptr()))
+      throw py::type_error("scores must be a dict of column -> values");
+    for (auto kv : py::reinterpret_borrow<py::dict>(scores)) {
+      std::string column = kv.first.cast<std::string>();
+      batch.AddScores(column, MetaSpan<float>(kv.second, "scores", n, &keep));
+    }
+  }
+
+  std::vector<Key> keys;
+  absl::Status status;
+  {
+    py::gil_scoped_release release;
+    status = table().Insert(batch, &keys, timeout);
+  }
+  py::array out = CopyVector<uint64_t>(keys);
+  if (!status.ok()) {
+    const bool partial = status.code() == absl::StatusCode::kDeadlineExceeded ||
+                         status.code() == absl::StatusCode::kCancelled;
+    RaiseStatus(status, partial ? py::handle(out) : py::handle());
+  }
+  return out;
+}
+
+inline py::object TableCore::Sample(int64_t batch_size, py::handle timeout_obj, bool replacement) {
+  if (batch_size < 1) throw py::value_error(Cat("batch_size must be >= 1, got ", batch_size));
+  SampleOptions options{.batch_size = static_cast<size_t>(batch_size),
+                        .replacement = replacement,
+                        .timeout = ParseTimeout(timeout_obj)};
+  auto out = std::make_unique<SampleBatch>();
+  absl::Status status;
+  {
+    py::gil_scoped_release release;
+    status = table().Sample(options, out.get());
+  }
+  if (!status.ok()) RaiseStatus(status);
+  return py::cast(PyBatch{std::move(out), true, {}});
+}
+
+inline py::object TableCore::Get(py::handle keys_obj) {
+  py::array_t<uint64_t> keys = KeysArray(keys_obj);
+  auto out = std::make_unique<SampleBatch>();
+  std::vector<size_t> missing;
+  absl::StatusOr<size_t> found;
+  {
+    py::gil_scoped_release release;
+    found = table().Get(absl::MakeConstSpan(keys.data(), keys.size()), out.get(), &missing);
+  }
+  ValueOrRaise(std::move(found));
+  return py::cast(
+      PyBatch{std::move(out), false, std::vector<int64_t>(missing.begin(), missing.end())});
+}
+
+inline py::tuple TableCore::Delete(py::handle keys_obj) {
+  py::array_t<uint64_t> keys = KeysArray(keys_obj);
+  std::vector<size_t> missing;
+  absl::StatusOr<size_t> removed;
+  {
+    py::gil_scoped_release release;
+    removed = table().Delete(absl::MakeConstSpan(keys.data(), keys.size()), &missing);
+  }
+  const size_t n = ValueOrRaise(std::move(removed));
+  return py::make_tuple(n, CopyVector<int64_t>(missing));
+}
+
+inline py::tuple TableCore::UpdatePriorities(py::handle keys_obj, py::handle priorities_obj) {
+  py::array_t<uint64_t> keys = KeysArray(keys_obj);
+  Keepalive keep;
+  absl::Span<const double> p =
+      MetaSpan<double>(priorities_obj, "priorities", static_cast<int64_t>(keys.size()), &keep);
+  std::vector<size_t> missing;
+  absl::StatusOr<size_t> applied;
+  {
+    py::gil_scoped_release release;
+    applied = table().UpdatePriorities(absl::MakeConstSpan(keys.data(), keys.size()), p, &missing);
+  }
+  const size_t n = ValueOrRaise(std::move(applied));
+  return py::make_tuple(n, CopyVector<int64_t>(missing));
+}
+
+inline py::tuple TableCore::UpdateScores(py::handle keys_obj, const py::dict& columns) {
+  py::array_t<uint64_t> keys = KeysArray(keys_obj);
+  const Schema& schema = table().options().schema;
+  Keepalive keep;
+  // Validate every column before applying any, so that a bad one changes nothing.
+  std::vector<std::pair<std::string, absl::Span<const float>>> cols;
+  for (auto kv : columns) {
+    std::string name = kv.first.cast<std::string>();
+    if (schema.ScoreIndex(name) < 0) {
+      std::string names;
+      for (const std::string& c : schema.score_columns()) names += (names.empty() ? "" : ", ") + c;
+      throw py::value_error(Cat("unknown score column '", name, "'; the schema has ",
+                                names.empty() ? "none" : names));
+    }
+    absl::Span<const float> v =
+        MetaSpan<float>(kv.second, "scores", static_cast<int64_t>(keys.size()), &keep);
+    if (v.size() != static_cast<size_t>(keys.size())) {
+      throw py::value_error(Cat("got ", keys.size(), " keys but ", v.size(),
+                                " values for score column '", name, "'"));
+    }
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (std::isnan(v[i])) throw py::value_error(Cat("score column '", name, "'[", i, "] is NaN"));
+    }
+    cols.emplace_back(std::move(name), v);
+  }
+  if (cols.empty())
+    throw py::value_error("update_scores needs at least one column=values argument");
+  std::vector<size_t> missing;
+  absl::StatusOr<size_t> applied;
+  {
+    py::gil_scoped_release release;
+    const auto k = absl::MakeConstSpan(keys.data(), keys.size());
+    for (size_t c = 0; c < cols.size() && (c == 0 || applied.ok()); ++c) {
+      // The first column's count and missing keys are the result; later columns see the same
+      // keys (unless another thread removes items in between, which the count then ignores).
+      absl::StatusOr<size_t> r =
+          table().UpdateScores(cols[c].first, k, cols[c].second, c == 0 ? &missing : nullptr);
+      if (c == 0 || !r.ok()) applied = std::move(r);
+    }
+  }
+  const size_t n = ValueOrRaise(std::move(applied));
+  return py::make_tuple(n, CopyVector<int64_t>(missing));
+}
+
+}  // namespace strata::python
+#pragma GCC visibility pop
+
+#endif  // STRATA_PYTHON_TABLE_CORE_H_
