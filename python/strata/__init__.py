@@ -18,7 +18,9 @@ A thin Pythonic layer over Strata's C++ core (``strata._strata``, one pybind11 m
     table.update_priorities(batch.keys, np.abs(td_errors))
 
 Every table call is thread-safe and releases the GIL while it runs in C++, so Python threads that
-insert and sample proceed in parallel. Errors map from the core's status codes, in one table:
+insert and sample proceed in parallel. ``strata.Prefetcher`` samples ahead in C++ threads, and
+``strata.torch`` (imported on its own; it imports torch) yields batches as torch tensors.
+Errors map from the core's status codes, in one table:
 
 =======================  ==========================================  ===========================
 core code                meaning                                     Python exception
@@ -56,6 +58,7 @@ from ._strata import (
     MaxHeap,
     MinHeap,
     MinSize,
+    Prefetcher,
     Prioritized,
     Queue,
     SampleToInsertRatio,
@@ -79,6 +82,7 @@ __all__ = [
     "MaxHeap",
     "MinHeap",
     "MinSize",
+    "Prefetcher",
     "Prioritized",
     "Queue",
     "RateLimiter",

@@ -23,12 +23,14 @@
 // table from absl status codes to Python exceptions).
 //
 // Layout: convert.h (errors, dtypes, results), table_core.h (TableCore and insert's argument
-// conversion), fastcall.h (vectorcall glue for insert and sample), this file (the module
-// definition: classes, functions, docstrings).
+// conversion), fastcall.h (vectorcall glue for insert and sample), prefetch.h (C++ threads that
+// sample ahead of the consumer, for strata.torch), this file (the module definition: classes,
+// functions, docstrings).
 #include <pybind11/pybind11.h>
 
 #include "convert.h"
 #include "fastcall.h"
+#include "prefetch.h"
 #include "table_core.h"
 
 using namespace strata;          // NOLINT: the module definition names many core types
@@ -99,6 +101,57 @@ always return distinct items. Increments each item's times_sampled and removes i
 max_times_sampled. Blocks on the rate limiter up to `timeout` seconds (None: forever).
 Raises ValueError (batch_size < 1, or more items than the table holds without replacement or
 from an ordered sampler), TimeoutError, ClosedError.)doc";
+// Prefetcher.next: waits with the GIL released, in slices so that Ctrl-C (a pending signal) is
+// seen within kSignalCheck even when the timeout is None.
+constexpr absl::Duration kSignalCheck = absl::Milliseconds(100);
+
+py::object PrefetchNext(Prefetcher& p, py::handle timeout_obj) {
+  const absl::Duration timeout = ParseTimeout(timeout_obj);
+  const absl::Time deadline = absl::Now() + timeout;  // InfiniteFuture for None
+  for (;;) {
+    const absl::Duration slice =
+        std::max(std::min(deadline - absl::Now(), kSignalCheck), absl::ZeroDuration());
+    absl::StatusOr<std::unique_ptr<SampleBatch>> r;
+    {
+      py::gil_scoped_release release;
+      r = p.Next(slice);
+    }
+    if (r.ok()) {
+      if (*r == nullptr) throw py::stop_iteration();
+      return py::cast(PyBatch{*std::move(r), true, {}});
+    }
+    if (!absl::IsDeadlineExceeded(r.status())) RaiseStatus(r.status());
+    if (absl::Now() >= deadline) {
+      RaiseStatus(absl::DeadlineExceededError(
+          Cat("prefetch: no batch within ", absl::FormatDuration(timeout))));
+    }
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+const char kPrefetcherDoc[] =
+    R"doc(Prefetcher(table, batch_size, *, prefetch=2, threads=1, replacement=True, num_batches=0)
+
+C++ threads that sample batches of `batch_size` from `table` ahead of the consumer into a bounded
+queue: at most `prefetch` batches are queued or being sampled at any time. `next()` pops the
+oldest with the GIL released while it waits; no Python thread is involved. Stops after
+`num_batches` batches (0: never). Batches are the same Batch objects as Table.sample() returns
+(zero-copy NumPy arrays); with several threads their order is the order they finished in.
+
+Prefetching samples ahead: up to `prefetch` batches are taken from the table (counted by its rate
+limiter, times_sampled and max_times_sampled) before the consumer asks for them, and are dropped
+by close(). Workers wait on the table's rate limiter with no time limit; `next(timeout)` bounds
+the consumer's wait instead.
+
+The first error a worker gets from the table (ClosedError when the table is closed, ValueError
+for a batch larger than the table without replacement) stops every worker and is raised by
+next() after the batches queued before it, then by every later call. close() (or leaving a
+`with` block, or garbage collection) stops and joins the threads within about 20 ms, drops the
+queued batches, and makes waiting and later next() calls raise ClosedError. The prefetcher
+keeps `table` alive. Thread-safe.
+
+Raises ValueError for batch_size, prefetch or threads < 1.)doc";
+
 PyMethodDef g_insert_def = {
     "insert", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&FastInsert)),
     METH_FASTCALL | METH_KEYWORDS, kInsertDoc};
@@ -482,6 +535,73 @@ PYBIND11_MODULE(_strata, m) {
                              [](TableCore& t) { return t.table().options().max_bytes; });
   AddFastMethod(m.attr("TableCore"), &g_insert_def);
   AddFastMethod(m.attr("TableCore"), &g_sample_def);
+
+  // --- Prefetcher
+  py::class_<Prefetcher>(m, "Prefetcher", kPrefetcherDoc)
+      .def(
+          py::init([](TableCore& table, int64_t batch_size, int64_t prefetch, int64_t threads,
+                      bool replacement, int64_t num_batches) {
+            if (batch_size < 1 || prefetch < 1 || threads < 1 || threads > 1024) {
+              throw py::value_error(
+                  Cat("Prefetcher: batch_size and prefetch must be >= 1 and "
+                      "threads in [1, 1024]; got batch_size=",
+                      batch_size, ", prefetch=", prefetch, ", threads=", threads));
+            }
+            if (num_batches < 0) {
+              throw py::value_error(Cat("Prefetcher: num_batches must be >= 0, got ", num_batches));
+            }
+            PrefetchOptions o{.batch_size = static_cast<size_t>(batch_size),
+                              .replacement = replacement,
+                              .capacity = static_cast<size_t>(prefetch),
+                              .threads = static_cast<int>(threads),
+                              .num_batches = static_cast<uint64_t>(num_batches)};
+            return ValueOrRaise(Prefetcher::Create(&table.table(), o));
+          }),
+          py::arg("table"), py::arg("batch_size"), py::kw_only(), py::arg("prefetch") = 2,
+          py::arg("threads") = 1, py::arg("replacement") = true, py::arg("num_batches") = 0,
+          py::keep_alive<1, 2>())  // the table outlives the threads that sample it
+      .def("next", &PrefetchNext, py::arg("timeout") = py::none(),
+           "Pops the next batch, waiting up to `timeout` seconds (None: forever; Ctrl-C "
+           "interrupts). Raises StopIteration after num_batches, TimeoutError if none arrived "
+           "in time (a later call gets it), the workers' error (ClosedError if the table was "
+           "closed, ...), ClosedError once close() was called.")
+      .def("__next__", [](Prefetcher& p) { return PrefetchNext(p, py::none()); })
+      .def("__iter__", [](py::object self) { return self; })
+      .def(
+          "close",
+          [](Prefetcher& p) {
+            py::gil_scoped_release release;
+            p.Close();
+          },
+          "Stops and joins the threads, drops queued batches; waiting next() calls raise "
+          "ClosedError. Idempotent.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__",
+           [](Prefetcher& p, const py::args&) {
+             py::gil_scoped_release release;
+             p.Close();
+           })
+      .def_property_readonly(
+          "closed", [](const Prefetcher& p) { return p.stats().closed; },
+          "Whether close() was called.")
+      .def_property_readonly("batch_size",
+                             [](const Prefetcher& p) { return p.options().batch_size; })
+      .def_property_readonly("prefetch", [](const Prefetcher& p) { return p.options().capacity; })
+      .def_property_readonly("threads", [](const Prefetcher& p) { return p.options().threads; })
+      .def(
+          "stats",
+          [](const Prefetcher& p) {
+            const Prefetcher::Stats s = p.stats();
+            py::dict d;
+            d["sampled"] = s.sampled;
+            d["delivered"] = s.delivered;
+            d["queued"] = s.queued;
+            d["running"] = s.running;
+            d["closed"] = s.closed;
+            return d;
+          },
+          "A dict: batches `sampled` from the table, `delivered` by next(), `queued` now, worker "
+          "threads `running`, `closed`.");
 
   m.def(
       "_debug_counters",
