@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -133,20 +134,22 @@ TEST_P(GroupBalancedOrderTest, SampleOfEveryItemWithoutReplacementLeavesStateInt
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllOrders, GroupBalancedOrderTest,
-                         testing::Values(VictimOrder::kOldest, VictimOrder::kRandom,
-                                         VictimOrder::kLowestScore),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case VictimOrder::kOldest:
-                               return "Oldest";
-                             case VictimOrder::kRandom:
-                               return "Random";
-                             case VictimOrder::kLowestScore:
-                               return "LowestScore";
-                           }
-                           return "";
-                         });
+const auto kAllOrders =
+    testing::Values(VictimOrder::kOldest, VictimOrder::kRandom, VictimOrder::kLowestScore);
+
+std::string OrderName(const testing::TestParamInfo<VictimOrder>& info) {
+  switch (info.param) {
+    case VictimOrder::kOldest:
+      return "Oldest";
+    case VictimOrder::kRandom:
+      return "Random";
+    case VictimOrder::kLowestScore:
+      return "LowestScore";
+  }
+  return "";
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOrders, GroupBalancedOrderTest, kAllOrders, OrderName);
 
 TEST(GroupBalancedSelectorTest, EvictsTheOldestOfTheLargestGroup) {
   GroupBalancedSelector selector(Options(VictimOrder::kOldest), 16);
@@ -380,20 +383,7 @@ TEST_P(GroupBalancedDifferentialTest, MatchesReferenceUnderRandomOps) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllOrders, GroupBalancedDifferentialTest,
-                         testing::Values(VictimOrder::kOldest, VictimOrder::kRandom,
-                                         VictimOrder::kLowestScore),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case VictimOrder::kOldest:
-                               return "Oldest";
-                             case VictimOrder::kRandom:
-                               return "Random";
-                             case VictimOrder::kLowestScore:
-                               return "LowestScore";
-                           }
-                           return "";
-                         });
+INSTANTIATE_TEST_SUITE_P(AllOrders, GroupBalancedDifferentialTest, kAllOrders, OrderName);
 
 TEST(GroupBalancedSelectorTest, CheckInvariantsRejectsAWrongLiveSet) {
   GroupBalancedSelector selector(Options(VictimOrder::kOldest), 8);
