@@ -59,7 +59,7 @@ void BM_PrioritizedSample(benchmark::State& state, bool stratified) {
   std::vector<double> probabilities(batch), weights(batch);
   for (auto _ : state) {
     selector.Sample(rng, batch, /*replacement=*/true, slots.data(), probabilities.data());
-    selector.Weights(probabilities, weights.data());
+    selector.Weights(probabilities, Selector::kConfiguredBeta, weights.data());
     benchmark::DoNotOptimize(weights.data());
   }
   state.SetItemsProcessed(state.iterations() * batch);
@@ -105,7 +105,7 @@ void BM_PrioritizedStep(benchmark::State& state, bool stratified) {
   std::vector<SelectorItem> items(batch);
   for (auto _ : state) {
     selector.Sample(rng, batch, /*replacement=*/true, slots.data(), probabilities.data());
-    selector.Weights(probabilities, weights.data());
+    selector.Weights(probabilities, Selector::kConfiguredBeta, weights.data());
     for (size_t i = 0; i < batch; ++i) {
       items[i] = {.slot = slots[i], .priority = 0.1 + 0.9 * weights[i]};
     }

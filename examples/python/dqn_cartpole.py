@@ -5,10 +5,8 @@ What it shows:
   * a Strata table used as a prioritized replay buffer: ``strata.Prioritized(alpha=0.6)`` sampler,
     ``strata.Fifo()`` remover (capacity 50k), one ``insert`` per environment step (new
     transitions get the table's running maximum priority, as in Schaul et al. 2016);
-  * importance-sampling weights applied to the loss, with beta annealed 0.4 -> 1. A table's beta
-    is fixed when it is created, so the table is built with beta0 = 0.4 and the script rescales
-    its weights: Strata returns w0 = (P_i / P_min)^-beta0, hence (P_i / P_min)^-beta = w0^(beta /
-    beta0) exactly (same global normalization, no need for P_min);
+  * importance-sampling weights applied to the loss, with beta annealed 0.4 -> 1 through
+    `table.sample(n, beta=...)`, which overrides the sampler's beta for one call;
   * |TD error| fed back with ``table.update_priorities(batch.keys, ...)``.
 
 The environment is the classic CartPole-v1 (Barto, Sutton & Anderson 1983; the equations and
@@ -195,14 +193,13 @@ def main():
             continue
         # Learn: one gradient step per environment step.
         beta = args.beta0 + (1.0 - args.beta0) * min(1.0, step / args.max_steps)
-        batch = table.sample(args.batch)
+        batch = table.sample(args.batch, beta=beta)
         o = torch.from_numpy(batch.obs)
         a = torch.from_numpy(batch.action)
         r = torch.from_numpy(batch.reward)
         o2 = torch.from_numpy(batch.next_obs)
         d = torch.from_numpy(batch.done)
-        # Annealed importance weights from the table's beta0 weights (exact; see the docstring).
-        w = torch.from_numpy((batch.weights ** (beta / args.beta0)).astype(np.float32))
+        w = torch.from_numpy(batch.weights.astype(np.float32))  # (P_i / P_min)^-beta
         q = qnet(o).gather(1, a.unsqueeze(1)).squeeze(1)
         with torch.no_grad():
             a2 = qnet(o2).argmax(1, keepdim=True)  # double DQN: online net picks, target rates

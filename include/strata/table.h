@@ -43,6 +43,9 @@ struct SampleOptions {
   bool replacement = true;
   // How long to wait for the rate limiter; InfiniteDuration waits forever.
   absl::Duration timeout = absl::InfiniteDuration();
+  // Importance-weight exponent for this call (Prioritized samplers; e.g. annealed from 0.4 to 1
+  // over training); negative: the sampler's configured beta. Must not be NaN or infinite.
+  double beta = -1;
 };
 
 // Counters since creation and the current state.

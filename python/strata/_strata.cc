@@ -51,8 +51,9 @@ PyObject* FastInsert(PyObject* self, PyObject* const* args, Py_ssize_t nargs, Py
 
 PyObject* FastSample(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
   return TranslateExceptions([&]() -> py::object {
-    static constexpr std::array<const char*, 3> kNames = {"batch_size", "timeout", "replacement"};
-    std::array<PyObject*, 3> a;
+    static constexpr std::array<const char*, 4> kNames = {"batch_size", "timeout", "replacement",
+                                                          "beta"};
+    std::array<PyObject*, 4> a;
     ParseFastArgs("sample", args, nargs, kwnames, kNames, /*positional=*/1, /*required=*/1, &a);
     if (!PyIndex_Check(a[0])) {
       throw py::type_error("batch_size must be an int, got " +
@@ -66,9 +67,15 @@ PyObject* FastSample(PyObject* self, PyObject* const* args, Py_ssize_t nargs, Py
       if (r < 0) throw py::error_already_set();
       replacement = r != 0;
     }
+    double beta = -1;  // the sampler's own
+    if (a[3] != nullptr && a[3] != Py_None) {
+      beta = PyFloat_AsDouble(a[3]);
+      if (beta == -1 && PyErr_Occurred()) throw py::error_already_set();
+      if (beta < 0) throw py::value_error(Cat("beta must be >= 0, got ", beta));
+    }
     TableCore& core = py::cast<TableCore&>(py::handle(self));
     return core.Sample(batch_size, a[1] == nullptr ? py::handle(Py_None) : py::handle(a[1]),
-                       replacement);
+                       replacement, beta);
   });
 }
 
@@ -93,13 +100,15 @@ FullError (full and remover=None), TimeoutError / ClosedError (timed out / close
 the items admitted before stay inserted, their keys are in the exception's `inserted_keys`),
 ClosedError (closed).)doc";
 const char kSampleDoc[] =
-    "sample($self, batch_size, *, timeout=None, replacement=True)\n--\n\n"
+    "sample($self, batch_size, *, timeout=None, replacement=True, beta=None)\n--\n\n"
     R"doc(Samples `batch_size` items with the table's sampler; returns a Batch.
 
 With replacement (default) an item may appear several times; ordered samplers (Fifo, Lifo, heaps)
 always return distinct items. Increments each item's times_sampled and removes items that reach
 max_times_sampled. Blocks on the rate limiter up to `timeout` seconds (None: forever).
-Raises ValueError (batch_size < 1, or more items than the table holds without replacement or
+`beta` overrides a Prioritized sampler's importance-weight exponent for this call (e.g. annealed
+from 0.4 to 1 over training); None uses the sampler's own.
+Raises ValueError (batch_size < 1, beta < 0 or NaN, or more items than the table holds without replacement or
 from an ordered sampler), TimeoutError, ClosedError.)doc";
 // Prefetcher.next: waits with the GIL released, in slices so that Ctrl-C (a pending signal) is
 // seen within kSignalCheck even when the timeout is None.

@@ -156,7 +156,12 @@ class TableCore:
         timeout: _Timeout = None,
     ) -> npt.NDArray[np.uint64]: ...
     def sample(
-        self, batch_size: int, *, timeout: _Timeout = None, replacement: bool = True
+        self,
+        batch_size: int,
+        *,
+        timeout: _Timeout = None,
+        replacement: bool = True,
+        beta: Optional[float] = None,
     ) -> Batch: ...
     def get(self, keys: _ArrayLike) -> Batch: ...
     def delete(self, keys: _ArrayLike) -> Tuple[int, npt.NDArray[np.int64]]: ...

@@ -110,7 +110,8 @@ class TableCore {
 
   py::array Insert(py::handle item, py::handle priorities, py::handle groups, py::handle tasks,
                    py::handle scores, py::handle timeout_obj);
-  py::object Sample(int64_t batch_size, py::handle timeout_obj, bool replacement);
+  // beta < 0: the sampler's configured beta.
+  py::object Sample(int64_t batch_size, py::handle timeout_obj, bool replacement, double beta);
   py::object Get(py::handle keys_obj);
   py::tuple Delete(py::handle keys_obj);
   py::tuple UpdatePriorities(py::handle keys_obj, py::handle priorities_obj);
@@ -359,11 +360,13 @@ inline py::array TableCore::Insert(py::handle item, py::handle priorities, py::h
   return out;
 }
 
-inline py::object TableCore::Sample(int64_t batch_size, py::handle timeout_obj, bool replacement) {
+inline py::object TableCore::Sample(int64_t batch_size, py::handle timeout_obj, bool replacement,
+                                    double beta) {
   if (batch_size < 1) throw py::value_error(Cat("batch_size must be >= 1, got ", batch_size));
   SampleOptions options{.batch_size = static_cast<size_t>(batch_size),
                         .replacement = replacement,
-                        .timeout = ParseTimeout(timeout_obj)};
+                        .timeout = ParseTimeout(timeout_obj),
+                        .beta = beta};
   auto out = std::make_unique<SampleBatch>();
   absl::Status status;
   {

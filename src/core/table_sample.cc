@@ -1,4 +1,5 @@
 // TableImpl: the read path (Sample, Get) and the copy of items into a SampleBatch.
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -13,6 +14,10 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
   if (out == nullptr) return absl::InvalidArgumentError("out must not be null");
   const size_t n = options.batch_size;
   if (n == 0) return absl::InvalidArgumentError("batch_size must be >= 1, got 0");
+  if (!std::isfinite(options.beta)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("beta must be finite (negative: the sampler's own), got ", options.beta));
+  }
   const absl::Time deadline = options.timeout == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()
                                   : absl::Now() + options.timeout;
@@ -37,7 +42,8 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
   weights.resize(n);
   scratch_slots_.resize(n);
   sampler_->Sample(rng_, n, options.replacement, scratch_slots_.data(), probabilities.data());
-  sampler_->Weights(probabilities, weights.data());
+  sampler_->Weights(probabilities, options.beta < 0 ? Selector::kConfiguredBeta : options.beta,
+                    weights.data());
   Fill(scratch_slots_.data(), n, /*count_sample=*/true, out);
   counters_.sampled += n;
   if (options_.max_times_sampled != 0) {

@@ -344,6 +344,25 @@ TEST(TableTest, RepeatedKeyInOneUpdateTakesTheLastValue) {
   EXPECT_THAT(missing, ElementsAre(0));
 }
 
+TEST(TableTest, BetaCanBeSetPerSample) {
+  TableOptions o = VecOptions(8);
+  o.sampler = Prioritized(/*alpha=*/1.0, /*beta=*/0.4, /*epsilon=*/1e-9);
+  auto t = MakeTable(o);
+  InsertValues(*t, 0, 4, {1.0, 2.0, 4.0, 8.0});
+  SampleBatch out;
+  for (double beta : {-1.0, 0.0, 0.4, 1.0}) {
+    ASSERT_TRUE(t->Sample({.batch_size = 64, .beta = beta}, &out).ok());
+    const double b = beta < 0 ? 0.4 : beta;  // negative: the table's own
+    for (size_t i = 0; i < out.size(); ++i) {
+      // w = (P_i / P_min)^-beta with P_min the probability of priority 1.
+      EXPECT_NEAR(out.weights()[i], std::pow(out.priorities()[i] / 1.0, -b), 1e-9) << beta;
+    }
+  }
+  EXPECT_THAT(t->Sample({.batch_size = 1, .beta = NAN}, &out).message(),
+              HasSubstr("beta must be finite"));
+  EXPECT_EQ(t->info().rate_limiter.samples, 4 * 64);  // the rejected call took no credits
+}
+
 TEST(TableTest, NewItemsGetRunningMaxPriority) {
   TableOptions o = VecOptions(16);
   o.sampler = Prioritized(1.0, 0.4);

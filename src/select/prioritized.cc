@@ -99,21 +99,23 @@ void PrioritizedSelector::Sample(Rng& rng, size_t n, bool replacement, Slot* slo
   for (size_t i = 0; i < n; ++i) probabilities[i] /= total;
 }
 
-void PrioritizedSelector::Weights(absl::Span<const double> probabilities, double* weights) const {
+void PrioritizedSelector::Weights(absl::Span<const double> probabilities, double beta,
+                                  double* weights) const {
   const size_t n = probabilities.size();
-  if (beta_ == 0 || n == 0) {
+  if (beta < 0) beta = beta_;
+  if (beta == 0 || n == 0) {
     std::fill(weights, weights + n, 1.0);
     return;
   }
   // (N P_i)^-beta / max_j (N P_j)^-beta = (P_i / P_min)^-beta: N cancels, and the largest weight
   // belongs to the least likely live item. P_min / P_i <= 1, so every weight is in (0, 1].
   const double p_min = tree_.min_positive() / tree_.total();
-  if (beta_ == 1) {
+  if (beta == 1) {
     for (size_t i = 0; i < n; ++i) weights[i] = p_min / probabilities[i];
-  } else if (beta_ == 0.5) {
+  } else if (beta == 0.5) {
     for (size_t i = 0; i < n; ++i) weights[i] = std::sqrt(p_min / probabilities[i]);
   } else {
-    for (size_t i = 0; i < n; ++i) weights[i] = std::pow(p_min / probabilities[i], beta_);
+    for (size_t i = 0; i < n; ++i) weights[i] = std::pow(p_min / probabilities[i], beta);
   }
 }
 

@@ -48,7 +48,7 @@ class PrioritizedSelector final : public Selector {
   // (P_i / P_min)^-beta, with P_min the probability of the least likely live item: equal to
   // (N P_i)^-beta / max_j (N P_j)^-beta, in (0, 1]. `probabilities` must come from Sample on the
   // current state.
-  void Weights(absl::Span<const double> probabilities, double* weights) const override;
+  void Weights(absl::Span<const double> probabilities, double beta, double* weights) const override;
 
   Slot Victim(Rng& rng) override;
 

@@ -177,7 +177,7 @@ TEST(PrioritizedTest, WeightsMatchTheDefinition) {
     std::vector<Slot> slots(256);
     std::vector<double> probabilities(256), weights(256);
     selector.Sample(rng, 256, /*replacement=*/true, slots.data(), probabilities.data());
-    selector.Weights(probabilities, weights.data());
+    selector.Weights(probabilities, Selector::kConfiguredBeta, weights.data());
     const std::map<Slot, double> expected_weights = ref.Weights();
     for (size_t i = 0; i < slots.size(); ++i) {
       const double expected = expected_weights.at(slots[i]);
@@ -188,7 +188,7 @@ TEST(PrioritizedTest, WeightsMatchTheDefinition) {
     // The least likely live item gets exactly 1.
     const double p_min = selector.leaf(1) / selector.total();
     double w_min = 0;
-    selector.Weights(absl::MakeConstSpan(&p_min, 1), &w_min);
+    selector.Weights(absl::MakeConstSpan(&p_min, 1), Selector::kConfiguredBeta, &w_min);
     EXPECT_EQ(w_min, 1.0);
   }
 }
@@ -350,7 +350,8 @@ TEST(PrioritizedTest, RandomOperationsMatchTheReference) {
         const size_t n =
             1 + rng.UniformInt(replacement ? 64 : std::min<size_t>(64, ref.priority.size()));
         selector.Sample(rng, n, replacement, slots.data(), probabilities.data());
-        selector.Weights(absl::MakeConstSpan(probabilities.data(), n), weights.data());
+        selector.Weights(absl::MakeConstSpan(probabilities.data(), n), Selector::kConfiguredBeta,
+                         weights.data());
         const std::map<Slot, double> expected_weights = ref.Weights();
         for (size_t i = 0; i < n; ++i) {
           ASSERT_TRUE(ref.priority.count(slots[i])) << "sampled a non-live slot " << slots[i];

@@ -69,8 +69,10 @@ class Selector {
   virtual void Sample(Rng& rng, size_t n, bool replacement, Slot* slots, double* probabilities) = 0;
 
   // Importance weights for `probabilities` as returned by Sample, normalized so the largest
-  // possible weight over live items is 1. Default: all 1.
-  virtual void Weights(absl::Span<const double> probabilities, double* weights) const {
+  // possible weight over live items is 1, with exponent `beta`, or the selector's configured one
+  // when beta is kConfiguredBeta (< 0). Default: all 1.
+  static constexpr double kConfiguredBeta = -1;
+  virtual void Weights(absl::Span<const double> probabilities, double beta, double* weights) const {
     for (size_t i = 0; i < probabilities.size(); ++i) weights[i] = 1.0;
   }
 

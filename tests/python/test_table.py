@@ -600,5 +600,20 @@ def test_call_signature_errors(simple_table):
     assert len(t.sample(np.int64(2), replacement=False)) == 2
     assert str(inspect.signature(strata.Table.insert)) == (
         "(self, /, items, *, priorities=None, groups=None, tasks=None, scores=None, timeout=None)")
-    assert str(inspect.signature(strata.Table.sample)) == "(self, /, batch_size, *, timeout=None, replacement=True)"
+    assert str(inspect.signature(strata.Table.sample)) == (
+        "(self, /, batch_size, *, timeout=None, replacement=True, beta=None)")
     assert "Raises ValueError" in strata.Table.insert.__doc__
+
+
+def test_sample_beta_overrides_the_sampler_beta_per_call():
+    # w_i = (P_i / P_min)^-beta; priorities 1, 2, 4, 8 with alpha = 1 give P_i / P_min = p_i.
+    t = strata.Table("beta", {"x": np.float32}, capacity=8,
+                     sampler=strata.Prioritized(alpha=1.0, beta=0.4, epsilon=1e-9), seed=3)
+    t.insert({"x": np.zeros(4, np.float32)}, priorities=np.array([1.0, 2.0, 4.0, 8.0]))
+    for beta, expected in [(None, 0.4), (0.0, 0.0), (1.0, 1.0), (0.7, 0.7)]:
+        b = t.sample(64, beta=beta)
+        np.testing.assert_allclose(b.weights, b.priorities ** -expected, rtol=1e-9)
+    with pytest.raises(ValueError, match="beta"):
+        t.sample(1, beta=-0.5)
+    with pytest.raises(ValueError, match="beta must be finite"):
+        t.sample(1, beta=float("nan"))
