@@ -78,14 +78,18 @@ class ItemBatch {
     std::string name;
     absl::Span<const float> values;
   };
-  const absl::InlinedVector<Entry, 4>& entries() const { return entries_; }
+  absl::Span<const Entry> entries() const { return {entries_.data(), num_entries_}; }
   const absl::InlinedVector<ScoreEntry, 2>& scores() const { return scores_; }
   absl::Span<const double> priorities() const { return priorities_; }
   absl::Span<const int32_t> groups() const { return groups_; }
   absl::Span<const int32_t> tasks() const { return tasks_; }
 
  private:
+  // Entry& NextEntry(): reuses an entry left by Clear() (its name and shape storage too), so a
+  // batch rebuilt per call allocates nothing; entries_[0, num_entries_) are live.
+  Entry& NextEntry();
   absl::InlinedVector<Entry, 4> entries_;
+  size_t num_entries_ = 0;
   absl::InlinedVector<ScoreEntry, 2> scores_;
   absl::Span<const double> priorities_;
   absl::Span<const int32_t> groups_;

@@ -5,9 +5,19 @@
 
 namespace strata {
 
+ItemBatch::Entry& ItemBatch::NextEntry() {
+  if (num_entries_ == entries_.size()) entries_.emplace_back();
+  Entry& e = entries_[num_entries_++];
+  e.offsets = {};
+  e.values = {};
+  e.data = nullptr;
+  e.shape.clear();
+  return e;
+}
+
 ItemBatch& ItemBatch::Add(std::string_view field, DType dtype, absl::Span<const int64_t> shape,
                           const void* data) {
-  Entry& e = entries_.emplace_back();
+  Entry& e = NextEntry();
   e.name.assign(field.data(), field.size());
   e.variable = false;
   e.dtype = dtype;
@@ -18,7 +28,7 @@ ItemBatch& ItemBatch::Add(std::string_view field, DType dtype, absl::Span<const 
 
 ItemBatch& ItemBatch::AddBytes(std::string_view field, const char* data,
                                absl::Span<const uint64_t> offsets) {
-  Entry& e = entries_.emplace_back();
+  Entry& e = NextEntry();
   e.name.assign(field.data(), field.size());
   e.variable = true;
   e.data = data;
@@ -27,7 +37,7 @@ ItemBatch& ItemBatch::AddBytes(std::string_view field, const char* data,
 }
 
 ItemBatch& ItemBatch::AddBytes(std::string_view field, absl::Span<const std::string_view> values) {
-  Entry& e = entries_.emplace_back();
+  Entry& e = NextEntry();
   e.name.assign(field.data(), field.size());
   e.variable = true;
   e.values = values;
@@ -42,7 +52,7 @@ ItemBatch& ItemBatch::AddScores(std::string_view column, absl::Span<const float>
 }
 
 void ItemBatch::Clear() {
-  entries_.clear();
+  num_entries_ = 0;
   scores_.clear();
   priorities_ = {};
   groups_ = {};

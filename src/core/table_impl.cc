@@ -106,7 +106,7 @@ absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
   bound->fields.assign(schema.num_fields(), BoundField{});
   absl::InlinedVector<bool, 8> seen(schema.num_fields(), false);
   int64_t n = -1;
-  std::string n_field;
+  const std::string* n_field = nullptr;  // the entry that set n, for the error message
   for (const ItemBatch::Entry& e : batch.entries()) {
     const int idx = schema.FieldIndex(e.name);
     if (idx < 0) {
@@ -170,10 +170,10 @@ absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
     }
     if (n < 0) {
       n = m;
-      n_field = e.name;
+      n_field = &e.name;
     } else if (m != n) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", e.name, "' has ", m, " items but field '", n_field, "' has ", n));
+      return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "' has ", m,
+                                                     " items but field '", *n_field, "' has ", n));
     }
   }
   for (size_t f = 0; f < schema.num_fields(); ++f) {

@@ -136,6 +136,34 @@ TEST(TableTest, VariableSizeFieldsOfDifferingSizes) {
   EXPECT_TRUE(t->CheckInvariants().ok());
 }
 
+TEST(TableTest, ItemBatchIsReusableAfterClear) {
+  TableOptions o;
+  o.schema = *Schema::Builder().Fixed("id", DType::kI32).Bytes("blob").Build();
+  o.max_items = 8;
+  auto t = MakeTable(o);
+  ItemBatch b;
+  std::vector<Key> keys;
+  std::string packed = "abcdef";
+  std::vector<uint64_t> offsets = {0, 2, 6};
+  std::vector<int32_t> ids = {1, 2};
+  // First use: packed bytes; second: views, in the other order. Clear must forget every view.
+  b.AddBytes("blob", packed.data(), offsets).Add("id", DType::kI32, {2}, ids.data());
+  ASSERT_TRUE(t->Insert(b, &keys).ok());
+  b.Clear();
+  std::vector<std::string_view> views = {"xyz"};
+  std::vector<int32_t> id3 = {3};
+  b.Add("id", DType::kI32, {1}, id3.data()).AddBytes("blob", views);
+  ASSERT_TRUE(t->Insert(b, &keys).ok());
+  b.Clear();
+  EXPECT_THAT(t->Insert(b, &keys).message(), HasSubstr("missing field"));
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(keys, &out), 3u);
+  EXPECT_EQ(out.field("blob")->bytes(0), "ab");
+  EXPECT_EQ(out.field("blob")->bytes(1), "cdef");
+  EXPECT_EQ(out.field("blob")->bytes(2), "xyz");
+  EXPECT_EQ(out.field("id")->values<int32_t>()[2], 3);
+}
+
 TEST(TableTest, BadInputIsRejectedAndChangesNothing) {
   auto t = MakeTable(VecOptions());
   InsertValues(*t, 0, 5);
