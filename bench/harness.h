@@ -97,7 +97,7 @@ inline void PrintHeader() {
 }
 
 inline void Print(const Result& r, const char* extra = "") {
-  std::printf("%-44s %14.0f %12.2f %12.2f %12zu %s\n", r.name.c_str(), r.ItemsPerSecond(),
+  std::printf("%-44s %14.0f %12.3f %12.3f %12zu %s\n", r.name.c_str(), r.ItemsPerSecond(),
               r.P50() * 1e6, r.P99() * 1e6, r.seconds.size() * r.reps, extra);
 }
 
