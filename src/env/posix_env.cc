@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -124,33 +125,34 @@ class PosixFileLock final : public FileLock {
   const int fd_;
 };
 
+// Opens `path` and returns the descriptor with the file's current size.
+absl::StatusOr<std::pair<int, uint64_t>> OpenWithSize(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return PosixError("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    absl::Status s = PosixError("fstat", path, errno);
+    ::close(fd);
+    return s;
+  }
+  return std::make_pair(fd, static_cast<uint64_t>(st.st_size));
+}
+
 class PosixEnv final : public Env {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 bool append) override {
     const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? 0 : O_TRUNC);
-    const int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0) return PosixError("open", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      absl::Status s = PosixError("fstat", path, errno);
-      ::close(fd);
-      return s;
-    }
-    return std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(st.st_size));
+    auto opened = OpenWithSize(path, flags);
+    if (!opened.ok()) return opened.status();
+    return std::make_unique<PosixWritableFile>(path, opened->first, opened->second);
   }
 
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PosixError("open", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      absl::Status s = PosixError("fstat", path, errno);
-      ::close(fd);
-      return s;
-    }
-    return std::make_unique<PosixRandomAccessFile>(path, fd, static_cast<uint64_t>(st.st_size));
+    auto opened = OpenWithSize(path, O_RDONLY | O_CLOEXEC);
+    if (!opened.ok()) return opened.status();
+    return std::make_unique<PosixRandomAccessFile>(path, opened->first, opened->second);
   }
 
   bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
