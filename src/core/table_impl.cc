@@ -254,7 +254,7 @@ uint64_t TableImpl::ItemBytes(const BoundBatch& b, size_t i) const {
   return bytes;
 }
 
-SelectorItem TableImpl::ItemFor(const Selector& selector, int score_column, Slot slot) const {
+SelectorItem TableImpl::ItemFor(int score_column, Slot slot) const {
   return SelectorItem{.slot = slot,
                       .priority = meta_[slot].priority,
                       .group = meta_[slot].group,
@@ -347,8 +347,8 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   ++size_;
   bytes_ += item_bytes;
   ++counters_.inserted;
-  sampler_->Insert(ItemFor(*sampler_, sampler_score_, slot));
-  if (remover_ != nullptr) remover_->Insert(ItemFor(*remover_, remover_score_, slot));
+  sampler_->Insert(ItemFor(sampler_score_, slot));
+  if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, slot));
   // Make room after inserting, so the remover sees the arrival. It may pick the arrival itself
   // (e.g. a MinHeap remover when the new item has the lowest priority): its key is then stale.
   while (size_ > capacity_ || (max_bytes != 0 && bytes_ > max_bytes)) {
@@ -389,17 +389,13 @@ Slot TableImpl::Resolve(Key key) const {
 absl::StatusOr<size_t> TableImpl::Delete(absl::Span<const Key> keys, std::vector<size_t>* missing) {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
+  // Each key is resolved when reached, so a key repeated later in `keys` is already stale then
+  // and is reported missing rather than removed twice.
   size_t removed = 0;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Slot slot = Resolve(keys[i]);
-    if (slot == kNoSlot) {
-      ++counters_.missing_keys;
-      if (missing != nullptr) missing->push_back(i);
-      continue;
-    }
+  ForEachLive(keys, missing, [&](size_t, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     RemoveSlot(slot, Removal::kDeleted);
     ++removed;
-  }
+  });
   return removed;
 }
 
@@ -476,12 +472,12 @@ absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Sp
   });
   if (sampler_score_ == c) {
     scratch_items_.clear();
-    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(*sampler_, c, s));
+    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(c, s));
     sampler_->UpdateBatch(scratch_items_);
   }
   if (remover_ != nullptr && remover_score_ == c) {
     scratch_items_.clear();
-    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(*remover_, c, s));
+    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(c, s));
     remover_->UpdateBatch(scratch_items_);
   }
   counters_.score_updates += scratch_slots_.size();

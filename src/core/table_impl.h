@@ -113,8 +113,7 @@ class TableImpl {
       fn(i, slot);
     }
   }
-  SelectorItem ItemFor(const Selector& selector, int score_column, Slot slot) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  SelectorItem ItemFor(int score_column, Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Copies slots[0..n) into `out` (payload + metadata; not probabilities/weights), counting a
   // sample of each when `count_sample` (a slot repeated in the batch is counted each time).
   void Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out)
