@@ -68,6 +68,13 @@ class RandomAccessFile {
                                           size_t* bytes_read) const = 0;
   // File size when it was opened (appends made later through another handle are not seen).
   virtual uint64_t size() const = 0;
+  // True when reads bypass the OS page cache (Env::NewDirectRandomAccessFile on POSIX): offsets,
+  // lengths and destination buffers must then be multiples of kDirectIoAlignment.
+  virtual bool direct_io() const { return false; }
+  // The OS file descriptor for asynchronous I/O, or -1 when the file is not an OS file
+  // (in-memory, fault-injecting). Owned by the file: valid until it is destroyed; never close it.
+  // Readers that get -1 must go through Read, which is how injected faults reach them.
+  virtual int native_handle() const { return -1; }
 };
 
 // An advisory lock held on a file; releasing is destroying it.
@@ -78,6 +85,9 @@ class FileLock {
   FileLock& operator=(const FileLock&) = delete;
   virtual ~FileLock() = default;
 };
+
+// Alignment of offsets, lengths and buffers for reads from a direct_io() file.
+inline constexpr size_t kDirectIoAlignment = 4096;
 
 class Env {
  public:
@@ -96,6 +106,12 @@ class Env {
   // Opens an existing file for reading. NotFound if it does not exist.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
+  // As NewRandomAccessFile, with reads that bypass the page cache where the Env and the file
+  // system allow it (POSIX: O_DIRECT; the result's direct_io() says). Otherwise a plain file.
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewDirectRandomAccessFile(
+      const std::string& path) {
+    return NewRandomAccessFile(path);
+  }
 
   virtual bool FileExists(const std::string& path) = 0;
   // Names (not paths) of the entries in `dir`, without "." and "..", in no particular order.

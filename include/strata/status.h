@@ -7,7 +7,9 @@
 //   ResourceExhausted  the table (or a tier) is full and cannot make room.
 //   DeadlineExceeded   a blocking call timed out.
 //   DataLoss           a checksum mismatch on stored data.
-//   FailedPrecondition the table is closed.
+//   FailedPrecondition the table is closed; or its storage_dir cannot be used as asked (another
+//                      table holds it, it holds another schema or foreign files, or was
+//                      written by a newer format version).
 //   Cancelled          the table was closed while the call was waiting.
 //   Internal           a bug in Strata.
 #ifndef STRATA_STATUS_H_

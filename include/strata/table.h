@@ -48,6 +48,45 @@ struct SampleOptions {
   double beta = -1;
 };
 
+// The SSD tier's state and counters (all zero for a DRAM-only table).
+struct TierInfo {
+  bool enabled = false;
+  uint64_t dram_items = 0;      // items with a DRAM copy
+  uint64_t dram_bytes = 0;      // their payload bytes (<= dram_budget_bytes)
+  uint64_t stored_items = 0;    // items whose record is written to storage
+  uint64_t stored_bytes = 0;    // their record bytes
+  uint64_t disk_bytes = 0;      // segment files, including garbage of removed items
+  uint64_t pending_writes = 0;  // items and tombstones queued for the writer
+  uint64_t dram_hits = 0;       // items Sample/Get served from DRAM
+  uint64_t dram_misses = 0;     // ... read from storage
+  double dram_hit_rate = 0;     // hits / (hits + misses)
+  uint64_t reads_issued = 0;    // storage reads submitted
+  uint64_t reads_completed = 0;
+  uint64_t read_bytes = 0;
+  uint64_t reads_in_flight = 0;  // queue depth now
+  uint64_t max_reads_in_flight = 0;
+  double read_p50_us = 0;  // read latency percentiles
+  double read_p99_us = 0;
+  uint64_t writes_issued = 0;    // segment appends (one per write group)
+  uint64_t records_written = 0;  // item records and tombstones
+  uint64_t bytes_written = 0;
+  uint64_t syncs = 0;
+  uint64_t demotions = 0;               // DRAM copies dropped to make room
+  uint64_t promotions = 0;              // stored items given a DRAM copy (placement, warm-up)
+  uint64_t swaps = 0;                   // resident mode: items swapped in
+  uint64_t swaps_skipped = 0;           // swaps dropped because the swapper was behind
+  uint64_t swap_bytes = 0;              // record bytes read by swaps and promotions
+  uint64_t segments = 0;                // segment files holding live records
+  uint64_t segments_compacted = 0;      // segments rewritten or deleted by compaction
+  uint64_t compaction_bytes_moved = 0;  // live record bytes copied by compaction
+  uint64_t compaction_bytes_freed = 0;  // data bytes of deleted segments
+  uint64_t corrupt_items = 0;           // checksum mismatches (DataLoss; the item is removed)
+  uint64_t recovered_items = 0;         // items restored when the table was opened
+  uint64_t bad_index_entries = 0;       // torn/corrupt index entries skipped at open
+  std::string reader;                   // "io_uring" or the fallback in use
+  std::string storage_error;            // the last write error, empty once writes succeed again
+};
+
 // Counters since creation and the current state.
 struct TableInfo {
   std::string name;
@@ -69,6 +108,7 @@ struct TableInfo {
   uint64_t missing_keys = 0;  // stale or unknown keys seen by Get/Delete/Update*
   bool closed = false;
   RateLimiterInfo rate_limiter;
+  TierInfo tier;
 };
 
 class Table {
@@ -126,8 +166,14 @@ class Table {
   // callers re-check at once. InvalidArgument (no change) if invalid.
   absl::Status SetRateLimiter(const RateLimiterOptions& options);
 
+  // Tables with storage: writes every queued item, then a checkpoint of the metadata (priorities,
+  // scores, counters), so that reopening the directory restores exactly this state. Blocks on
+  // the disk. Also done by Close. Without storage: OK, nothing to do.
+  absl::Status Checkpoint();
+
   // Wakes every blocked caller with Cancelled; later calls fail with FailedPrecondition.
-  // Idempotent. Items stay readable through info().
+  // With storage, then writes what is queued and a checkpoint (errors are dropped: call
+  // Checkpoint first to see them). Idempotent. Items stay readable through info().
   void Close();
 
   size_t size() const;

@@ -60,9 +60,11 @@ void ItemBatch::Clear() {
 }
 
 std::shared_ptr<Buffer> Buffer::Allocate(size_t bytes) {
-  // Round up so aligned_alloc's size is a multiple of the alignment; never 0.
-  const size_t capacity = ((bytes == 0 ? 1 : bytes) + 63) / 64 * 64;
-  auto* data = static_cast<uint8_t*>(std::aligned_alloc(64, capacity));
+  // Cache-line aligned; page aligned from a page up, so that storage reads with O_DIRECT can
+  // land in a batch directly. aligned_alloc wants a size that is a multiple of the alignment.
+  const size_t align = bytes >= 4096 ? 4096 : 64;
+  const size_t capacity = ((bytes == 0 ? 1 : bytes) + align - 1) / align * align;
+  auto* data = static_cast<uint8_t*>(std::aligned_alloc(align, capacity));
   if (data == nullptr) throw std::bad_alloc();
   std::shared_ptr<Buffer> buffer(new Buffer(data, capacity));
   buffer->set_size(bytes);

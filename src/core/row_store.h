@@ -52,6 +52,24 @@ class RowStore {
     if (stride_ <= 64) __builtin_prefetch(rows_.data() + static_cast<size_t>(slot) * stride_);
   }
 
+  // Whole rows (the SSD tier's records start with a row image; see docs/format.md).
+  size_t stride() const { return stride_; }
+  const uint8_t* row_ptr(size_t row) const { return rows_.data() + row * stride_; }
+  uint8_t* row_ptr(size_t row) { return rows_.data() + row * stride_; }
+  // Copies the fixed fields of DRAM row `row` to position i of each dst[f].
+  void CopyRowOut(size_t row, size_t i, uint8_t* const* dst) const {
+    ScatterRow(row_ptr(row), i, dst);
+  }
+  // Copies the fixed fields of a row image to position i of each dst[f].
+  void ScatterRow(const uint8_t* image, size_t i, uint8_t* const* dst) const {
+    for (size_t f : fixed_fields_) {
+      const Field& field = fields_[f];
+      field.copy(dst[f] + i * field.row_bytes, image + field.offset, field.row_bytes);
+    }
+  }
+  const std::vector<size_t>& fixed_fields() const { return fixed_fields_; }
+  const std::vector<size_t>& variable_fields() const { return variable_fields_; }
+
   // Bytes fields.
   void SetBytes(size_t field, Slot slot, const char* data, size_t len);
   std::string_view GetBytes(size_t field, Slot slot) const;
@@ -79,13 +97,7 @@ class RowStore {
     for (size_t l = 0; l < prefetch_lines_; ++l) __builtin_prefetch(row + 64 * l);
   }
   // Copies `slot`'s fixed fields to row i of each dst[f].
-  void CopyRow(Slot slot, size_t i, uint8_t* const* dst) const {
-    const uint8_t* row = rows_.data() + static_cast<size_t>(slot) * stride_;
-    for (size_t f : fixed_fields_) {
-      const Field& field = fields_[f];
-      field.copy(dst[f] + i * field.row_bytes, row + field.offset, field.row_bytes);
-    }
-  }
+  void CopyRow(Slot slot, size_t i, uint8_t* const* dst) const { CopyRowOut(slot, i, dst); }
 
   std::vector<Field> fields_;
   std::vector<size_t> fixed_fields_;

@@ -43,6 +43,7 @@ absl::StatusOr<size_t> Table::UpdateScores(std::string_view column, absl::Span<c
 absl::Status Table::SetRateLimiter(const RateLimiterOptions& options) {
   return impl_->SetRateLimiter(options);
 }
+absl::Status Table::Checkpoint() { return impl_->Checkpoint(); }
 void Table::Close() { impl_->Close(); }
 size_t Table::size() const { return impl_->size(); }
 TableInfo Table::info() const { return impl_->info(); }

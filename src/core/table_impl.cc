@@ -37,7 +37,18 @@ absl::Time DeadlineFor(absl::Duration timeout) {
 }  // namespace
 
 TableImpl::TableImpl(TableOptions options)
-    : options_(std::move(options)), capacity_(options_.max_items), rng_(options_.seed) {}
+    : options_(std::move(options)),
+      capacity_(options_.max_items),
+      rng_(options_.seed),
+      tiered_(!options_.storage_dir.empty()),
+      record_align_(options_.direct_io ? kDirectIoAlignment : 1),
+      resident_sampling_(tiered_ && options_.tier_sampling == TierSampling::kResident) {}
+
+TableImpl::~TableImpl() {
+  Close();
+  StopMaintenance();
+  StopWriter();
+}
 
 absl::StatusOr<std::unique_ptr<TableImpl>> TableImpl::Create(TableOptions options) {
   if (options.schema.num_fields() == 0) {
@@ -53,8 +64,47 @@ absl::StatusOr<std::unique_ptr<TableImpl>> TableImpl::Create(TableOptions option
         "(Uniform() for Vitter's algorithm R)");
   }
   RETURN_IF_ERROR(RateLimiter::Validate(options.rate_limiter));
+  if (!options.storage_dir.empty()) {
+    if (options.dram_budget_bytes == 0) {
+      return absl::InvalidArgumentError(
+          "options.dram_budget_bytes must be > 0 for a table with storage_dir");
+    }
+    if (!(options.compaction_live_ratio >= 0 && options.compaction_live_ratio <= 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.compaction_live_ratio must be in [0, 1], got ", options.compaction_live_ratio));
+    }
+    if (!(options.swap_ratio >= 0 && options.swap_ratio <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.swap_ratio must be in [0, 1], got ", options.swap_ratio));
+    }
+    if (options.swap_interval == 0) {
+      return absl::InvalidArgumentError("options.swap_interval must be >= 1 (batches)");
+    }
+    if (options.swap_policy == SwapPolicy::kScore &&
+        options.schema.ScoreIndex(options.swap_score_column) < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.swap_policy = kScore needs swap_score_column to name a score column of the "
+          "schema; got '",
+          options.swap_score_column, "'"));
+    }
+    if (options.write_queue_items == 0) {
+      return absl::InvalidArgumentError("options.write_queue_items must be >= 1");
+    }
+    if (options.dram_budget_bytes < options.schema.fixed_row_bytes()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.dram_budget_bytes (", options.dram_budget_bytes, ") holds not even one item of ",
+          options.schema.fixed_row_bytes(), " bytes"));
+    }
+  }
 
   std::unique_ptr<TableImpl> t(new TableImpl(std::move(options)));
+  RETURN_IF_ERROR(t->Build());
+  if (t->tiered_) RETURN_IF_ERROR(t->OpenStorage());
+  return t;
+}
+
+absl::Status TableImpl::Build() {
+  TableImpl* t = this;
   const TableOptions& o = t->options_;
   const Schema& schema = o.schema;
   // One spare slot: an arriving item is inserted first and the remover then evicts, so that it
@@ -82,15 +132,25 @@ absl::StatusOr<std::unique_ptr<TableImpl>> TableImpl::Create(TableOptions option
                : -1;
   };
   t->sampler_score_ = score_of(o.sampler);
+  t->swap_score_ = o.schema.ScoreIndex(o.swap_score_column);
   t->remover_score_ = o.remover.has_value() ? score_of(*o.remover) : -1;
 
-  ASSIGN_OR_RETURN(t->store_, RowStore::Create(o.schema, cap));
+  size_t rows = cap;
+  if (t->tiered_) {
+    // DRAM frames: as many rows as the budget holds. With bytes fields a row is counted as at
+    // least 256 bytes, so that per-frame bookkeeping stays small against the budget.
+    const uint64_t per_frame =
+        std::max<uint64_t>(o.schema.fixed_row_bytes(), o.schema.has_variable_fields() ? 256 : 1);
+    t->frames_ = std::max<uint64_t>(1, std::min<uint64_t>(cap, o.dram_budget_bytes / per_frame));
+    rows = t->frames_;
+  }
+  ASSIGN_OR_RETURN(t->store_, RowStore::Create(o.schema, rows));
   ASSIGN_OR_RETURN(t->meta_region_, MmapRegion::Reserve(cap * sizeof(SlotMeta)));
   t->meta_ = reinterpret_cast<SlotMeta*>(t->meta_region_.data());
   if (o.schema.has_variable_fields()) t->item_bytes_.assign(cap, 0);
   t->scores_.assign(o.schema.score_columns().size(), std::vector<float>(cap, 0.0f));
   t->limiter_ = std::make_unique<RateLimiter>(o.rate_limiter, &t->mu_, &t->size_, &t->closed_);
-  return t;
+  return absl::OkStatus();
 }
 
 absl::Status TableImpl::CheckOpen() const {
@@ -233,6 +293,11 @@ absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
                                                      " bytes, more than the table's max_bytes ",
                                                      options_.max_bytes));
     }
+    if (tiered_ && b > options_.dram_budget_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("item ", i, " holds ", b, " bytes, more than the table's dram_budget_bytes ",
+                       options_.dram_budget_bytes));
+    }
     bound->total_bytes += b;
   }
   return absl::OkStatus();
@@ -281,17 +346,34 @@ absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
   }
   keys->reserve(keys->size() + b.n);
   size_t done = 0;
+  auto partial = [&](const absl::Status& s) {
+    if (done == 0) return s;
+    return absl::Status(s.code(), absl::StrCat(s.message(), " (", done, " of ", b.n,
+                                               " items were inserted before)"));
+  };
   while (done < b.n) {
+    // With storage, an item needs a DRAM frame and room in the write queue first.
+    if (tiered_) {
+      const absl::Status room = AwaitRoom(ItemBytes(b, done), deadline);
+      if (!room.ok()) return partial(room);
+    }
     limiter_->mu()->AssertHeld();
     absl::StatusOr<size_t> admitted = limiter_->AcquireInserts(b.n - done, deadline);
-    if (!admitted.ok()) {
-      if (done == 0) return admitted.status();
-      return absl::Status(admitted.status().code(),
-                          absl::StrCat(admitted.status().message(), " (", done, " of ", b.n,
-                                       " items were inserted before)"));
+    if (!admitted.ok()) return partial(admitted.status());
+    for (size_t k = 0; k < *admitted; ++k) {
+      if (tiered_ && !(storage_error_.ok() && write_queue_.size() < options_.write_queue_items &&
+                       FrameAvailable(ItemBytes(b, done)))) {
+        limiter_->ReleaseInserts(*admitted - k);  // wait for room, then admit the rest again
+        break;
+      }
+      keys->push_back(InsertOne(b, done++));
     }
-    for (size_t k = 0; k < *admitted; ++k) keys->push_back(InsertOne(b, done++));
   }
+  if (tiered_ && options_.durability != Durability::kNone) {
+    WakeWriter();
+    return partial(AwaitDurable(next_ticket_, deadline));
+  }
+  if (tiered_) WakeWriter();
   return absl::OkStatus();
 }
 
@@ -319,14 +401,16 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   } else {
     slot = high_water_++;
   }
+  // The payload's DRAM row: the slot itself, or with storage a frame.
+  const uint32_t row = tiered_ ? TakeFrame(item_bytes) : slot;
   const Schema& schema = options_.schema;
   for (size_t f = 0; f < schema.num_fields(); ++f) {
     if (schema.field(f).variable) {
       const std::string_view v = ItemBytesField(b, f, i);
-      store_.SetBytes(f, slot, v.data(), v.size());
+      store_.SetBytes(f, row, v.data(), v.size());
     } else {
-      const size_t row = store_.row_bytes(f);
-      std::memcpy(store_.field_ptr(f, slot), b.fields[f].data + i * row, row);
+      const size_t row_bytes = store_.row_bytes(f);
+      std::memcpy(store_.field_ptr(f, row), b.fields[f].data + i * row_bytes, row_bytes);
     }
   }
   const uint32_t gen = ++meta_[slot].gen;  // odd: live
@@ -347,6 +431,12 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   ++size_;
   bytes_ += item_bytes;
   ++counters_.inserted;
+  if (tiered_) {
+    frame_[slot] = row;
+    frame_slot_[row] = slot;
+    loc_[slot] = Location{};  // unwritten until the writer thread stores it
+    Enqueue(MakeKey(gen, slot), /*tombstone=*/false);
+  }
   sampler_->Insert(ItemFor(sampler_score_, slot));
   if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, slot));
   // Make room after inserting, so the remover sees the arrival. It may pick the arrival itself
@@ -358,11 +448,15 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
 }
 
 void TableImpl::RemoveSlot(Slot slot, Removal why) {
-  sampler_->Remove(slot);
+  if (InSampler(slot)) sampler_->Remove(slot);
   if (remover_ != nullptr) remover_->Remove(slot);
+  if (tiered_) {
+    ReleaseFrame(slot);  // before the generation moves: a stored record gets a tombstone
+  } else if (options_.schema.has_variable_fields()) {
+    store_.ReleaseBytes(slot);
+  }
   ++meta_[slot].gen;  // even: free; every key naming the old generation is now stale
   bytes_ -= item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
-  if (options_.schema.has_variable_fields()) store_.ReleaseBytes(slot);
   meta_[slot].seq = free_head_;
   free_head_ = slot;
   --size_;
@@ -433,15 +527,42 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
   });
   scratch_items_.resize(applied);
   max_priority_ = max_priority;
-  if (sampler_->needs_updates()) sampler_->UpdateBatch(scratch_items_);
+  if (tiered_) {
+    // Placement by priority orders the DRAM copies (residency_) and the promotion candidates.
+    if (residency_->needs_updates() || promote_ != nullptr) {
+      for (const SelectorItem& item : scratch_items_) {
+        const Slot s = item.slot;
+        const SelectorItem plain{
+            .slot = s, .priority = item.priority, .group = item.group, .seq = item.seq};
+        if (frame_[s] != kNoFrame && loc_[s].segment != kUnwritten && residency_->needs_updates()) {
+          residency_->Update(plain);
+        } else if (promote_ != nullptr && in_cold_[s]) {
+          promote_->Update(plain);
+        }
+      }
+      if (promote_ != nullptr) WakeMaintenance();
+    }
+  }
   if (remover_ != nullptr && remover_->needs_updates()) {
-    if (remover_score_ != sampler_score_) {
-      for (SelectorItem& item : scratch_items_) {
+    if (remover_score_ == sampler_score_) {
+      remover_->UpdateBatch(scratch_items_);
+    } else {
+      std::vector<SelectorItem> items = scratch_items_;
+      for (SelectorItem& item : items) {
         item.score = remover_score_ >= 0 ? scores_[remover_score_][item.slot] : 0.0;
       }
+      remover_->UpdateBatch(items);
     }
-    remover_->UpdateBatch(scratch_items_);
   }
+  if (resident_sampling_) {
+    // Only items with a DRAM copy are in the sampler.
+    scratch_items_.erase(
+        std::remove_if(scratch_items_.begin(), scratch_items_.end(),
+                       [this](const SelectorItem& item)
+                           ABSL_NO_THREAD_SAFETY_ANALYSIS { return !InSampler(item.slot); }),
+        scratch_items_.end());
+  }
+  if (sampler_->needs_updates()) sampler_->UpdateBatch(scratch_items_);
   counters_.priority_updates += applied;
   return applied;
 }
@@ -472,7 +593,9 @@ absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Sp
   });
   if (sampler_score_ == c) {
     scratch_items_.clear();
-    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(c, s));
+    for (Slot s : scratch_slots_) {
+      if (InSampler(s)) scratch_items_.push_back(ItemFor(c, s));
+    }
     sampler_->UpdateBatch(scratch_items_);
   }
   if (remover_ != nullptr && remover_score_ == c) {
@@ -492,9 +615,24 @@ absl::Status TableImpl::SetRateLimiter(const RateLimiterOptions& options) {
 }
 
 void TableImpl::Close() {
-  MutexLock lock(&mu_);
-  // Waiters' conditions read closed_; absl re-evaluates them when the lock is released.
-  closed_ = true;
+  {
+    MutexLock lock(&mu_);
+    // Waiters' conditions read closed_; absl re-evaluates them when the lock is released.
+    closed_ = true;
+  }
+  if (tiered_) {
+    MutexLock w(&writer_mu_);
+    if (checkpointed_at_close_) return;
+    checkpointed_at_close_ = true;
+  }
+  // Close has no way to report an error; Checkpoint (called first) does. Then the directory is
+  // free for another table (no writes happen after Close).
+  if (tiered_) {
+    StopMaintenance();
+    Checkpoint().IgnoreError();
+    StopWriter();
+    if (segments_ != nullptr) segments_->ReleaseLock();
+  }
 }
 
 size_t TableImpl::size() const {
@@ -516,6 +654,7 @@ TableInfo TableImpl::info() const {
   info.closed = closed_;
   limiter_->mu()->AssertHeld();
   info.rate_limiter = limiter_->info();
+  if (tiered_) TierInfoLocked(&info.tier);
   return info;
 }
 
@@ -546,11 +685,15 @@ absl::Status TableImpl::CheckInvariants() const {
     return absl::InternalError(
         absl::StrCat("free list holds ", free_count, " slots, expected ", high_water_ - size_));
   }
-  if (sampler_->size() != size_) {
-    return absl::InternalError(
-        absl::StrCat("sampler holds ", sampler_->size(), " items, table ", size_));
+  std::vector<Slot> in_sampler;
+  for (Slot s : live) {
+    if (InSampler(s)) in_sampler.push_back(s);
   }
-  RETURN_IF_ERROR(sampler_->CheckInvariants(live));
+  if (sampler_->size() != in_sampler.size()) {
+    return absl::InternalError(
+        absl::StrCat("sampler holds ", sampler_->size(), " items, expected ", in_sampler.size()));
+  }
+  RETURN_IF_ERROR(sampler_->CheckInvariants(in_sampler));
   if (remover_ != nullptr) {
     if (remover_->size() != size_) {
       return absl::InternalError(
@@ -558,6 +701,7 @@ absl::Status TableImpl::CheckInvariants() const {
     }
     RETURN_IF_ERROR(remover_->CheckInvariants(live));
   }
+  if (tiered_) RETURN_IF_ERROR(CheckTierInvariants());
   return absl::OkStatus();
 }
 

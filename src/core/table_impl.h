@@ -17,21 +17,36 @@
 //
 // Locking: one Mutex (util/mutex.h) guards everything mutable. Sampling copies payloads under it
 // (DRAM copies only; no I/O is ever done under the lock). Blocking waits (rate limiter) release it.
+//
+// With storage (table_tier.cc): payload rows live in DRAM frames (RowStore rows indexed by frame,
+// not slot) and in segment files; per slot, frame_[s] names its frame (or kNoFrame: cold) and
+// loc_[s] its record (segment kUnwritten until the writer thread wrote it). A writer thread
+// drains write_queue_. Lock order: writer_mu_ before mu_; the SegmentStore's own mutex is a leaf.
 #ifndef STRATA_CORE_TABLE_IMPL_H_
 #define STRATA_CORE_TABLE_IMPL_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "core/row_store.h"
+#include "io/async_reader.h"
 #include "limit/rate_limiter.h"
 #include "select/selector.h"
 #include "strata/table.h"
+#include "tier/cold_set.h"
+#include "tier/segment_store.h"
+#include "util/aligned_bytes.h"
 #include "util/mmap_region.h"
 #include "util/mutex.h"
 #include "util/random.h"
@@ -61,8 +76,49 @@ class TableImpl {
   TableInfo info() const ABSL_LOCKS_EXCLUDED(mu_);
   const TableOptions& options() const { return options_; }
   absl::Status CheckInvariants() const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Checkpoint() ABSL_LOCKS_EXCLUDED(mu_, writer_mu_);
+  ~TableImpl();
 
  private:
+  // Where a stored record is: 12 bytes per slot.
+  struct Location {
+    uint32_t segment = kUnwritten;
+    uint32_t offset = 0;
+    uint32_t checksum = 0;
+  };
+  static constexpr uint32_t kUnwritten = 0xFFFFFFFFu;
+  static constexpr uint32_t kNoFrame = 0xFFFFFFFFu;
+  // One entry of the write queue: an item to write, or a tombstone for a stored record.
+  struct PendingWrite {
+    Key key = kNoKey;
+    bool tombstone = false;
+    uint64_t ticket = 0;
+  };
+  // The cold part of a Sample/Get, carried out of the lock.
+  struct ReadPlan {
+    struct Cold {
+      size_t index;  // position in the batch
+      Key key;
+      Location loc;
+      uint32_t length;
+      size_t staging_offset;                   // where the record is read to, unless direct
+      uint32_t read_length;                    // length rounded up for O_DIRECT
+      bool into_output;                        // read straight into the output array
+      std::shared_ptr<const Segment> segment;  // the pin
+    };
+    std::vector<Cold> cold;
+    size_t n = 0;               // batch size
+    std::vector<uint8_t*> dst;  // per field: the batch's output array (fixed fields)
+    // One fixed field whose row is the whole record: cold records are read straight into the
+    // output array.
+    bool direct = false;
+    // Tables with bytes fields: every item's record (resident ones copied under the lock), decoded
+    // into the batch after the reads.
+    bool staged = false;
+    std::vector<uint64_t> staging_offsets;  // per batch position
+    AlignedBytes staging;                   // page-aligned: O_DIRECT reads land here
+  };
+
   // An ItemBatch matched against the schema: per field, where item i's data is.
   struct BoundField {
     const uint8_t* data = nullptr;             // fixed: n rows back to back
@@ -81,6 +137,8 @@ class TableImpl {
   };
 
   explicit TableImpl(TableOptions options);
+  // Creates the selectors, limiter and arrays (Create's work after validating the options).
+  absl::Status Build() ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Status Bind(const ItemBatch& batch, BoundBatch* bound) const;
   uint64_t ItemBytes(const BoundBatch& b, size_t i) const;
@@ -116,9 +174,82 @@ class TableImpl {
   SelectorItem ItemFor(int score_column, Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Copies slots[0..n) into `out` (payload + metadata; not probabilities/weights), counting a
   // sample of each when `count_sample` (a slot repeated in the batch is counted each time).
-  void Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out)
+  // With storage, the cold items go to `*plan` (CompleteReads finishes them after unlocking).
+  void Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out, ReadPlan* plan)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckOpen() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- SSD tier (table_tier.cc) ---
+  absl::Status OpenStorage() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Restore(const SegmentStore::Recovered& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string EncodeCheckpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint32_t RecordLength(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Serializes slot's resident record (docs/format.md) at the end of *out.
+  void AppendRecord(Slot slot, AlignedBytes* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Pads *out with zeros to the records' alignment (4096 with direct_io, else 1).
+  void PadRecords(AlignedBytes* out) const {
+    out->resize((out->size() + record_align_ - 1) / record_align_ * record_align_);
+  }
+  // True when an item of `bytes` can get a frame now (free, or by demoting a clean one).
+  bool FrameAvailable(uint64_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits until FrameAvailable and the write queue has room; storage errors end the wait.
+  absl::Status AwaitRoom(uint64_t bytes, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint32_t TakeFrame(uint64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Demote(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RemoveSlot's part: frees the slot's frame and tombstones its stored record.
+  void ReleaseFrame(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseFrameOf(Slot slot, uint64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Enqueue(Key key, bool tombstone) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeWriter();
+  void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_, writer_mu_);
+  // Writes one group from the queue; false when the queue was empty or the write failed
+  // (then *failed is set, the group is queued again and storage_error_ says why).
+  bool WriteGroup(bool* failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AwaitDurable(uint64_t ticket, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StopWriter() ABSL_LOCKS_EXCLUDED(mu_, writer_mu_);
+  absl::Status CheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // One step of compaction (table_compact.cc); false when there was nothing to do yet.
+  bool CompactStep() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  Key KeyOf(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return (static_cast<uint64_t>(meta_[slot].gen) << 32) | slot;
+  }
+  // Fills the plan's cold items (and staged records) into `out`, outside the lock; DataLoss
+  // items are removed from the table.
+  absl::Status CompleteReads(ReadPlan* plan, SampleBatch* out) ABSL_LOCKS_EXCLUDED(mu_);
+  void FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t* const* dst,
+                  SampleBatch* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The payload layout (stride, field offsets), which never changes after Build: readable
+  // without the lock. Never touch rows through it.
+  const RowStore& layout() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return store_; }
+  // --- Residency changes beyond the writer (table_swap.cc) ---
+  // Whether `slot` is in the sampler: always, except in resident mode without a DRAM copy.
+  bool InSampler(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !resident_sampling_ || frame_[slot] != kNoFrame;
+  }
+  // A stored item without a DRAM copy joins / leaves the structures that pick swap-ins and
+  // promotions (cold_, promote_).
+  void EnterCold(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LeaveCold(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Resident mode: after a sampled batch, maybe queue a swap of some of its items.
+  void MaybeQueueSwap(const Slot* slots, size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeMaintenance();
+  void MaintenanceLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // One round of swaps / promotions / warm-up; false when there was nothing to do.
+  bool MaintenanceStep() ABSL_LOCKS_EXCLUDED(mu_);
+  // Brings each replacement into DRAM in place of its victim (kNoSlot: into a free frame):
+  // reads without the lock, then re-checks both and switches frames under it.
+  struct SwapPair {
+    Slot victim;
+    Key victim_key;
+    Slot in;
+    Key in_key;
+  };
+  void SwapIn(std::vector<SwapPair> pairs, bool is_swap) ABSL_LOCKS_EXCLUDED(mu_);
+  void StopMaintenance();
+  void TierInfoLocked(TierInfo* info) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckTierInvariants() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Immutable configuration.
   const TableOptions options_;
@@ -158,6 +289,66 @@ class TableImpl {
   std::unique_ptr<Selector> remover_ ABSL_GUARDED_BY(mu_);  // may be null
   std::unique_ptr<RateLimiter> limiter_ ABSL_GUARDED_BY(mu_);
   TableInfo counters_ ABSL_GUARDED_BY(mu_);
+  // --- SSD tier; tiered_ is false and the rest empty for a DRAM-only table. ---
+  const bool tiered_;
+  const size_t record_align_;               // records start at multiples of this in data files
+  uint64_t frames_ = 0;                     // DRAM frames (rows of store_)
+  std::unique_ptr<SegmentStore> segments_;  // thread-safe
+  std::unique_ptr<AsyncReader> reader_;     // thread-safe
+  std::vector<Location> loc_ ABSL_GUARDED_BY(mu_);     // per slot
+  std::vector<uint32_t> frame_ ABSL_GUARDED_BY(mu_);   // per slot: frame or kNoFrame
+  std::vector<Slot> frame_slot_ ABSL_GUARDED_BY(mu_);  // per frame: its slot
+  std::vector<uint32_t> free_frames_ ABSL_GUARDED_BY(mu_);
+  uint64_t resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t resident_items_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t clean_resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // resident and already written
+  // Clean resident items (record written), in demotion order: the placement policy.
+  std::unique_ptr<Selector> residency_ ABSL_GUARDED_BY(mu_);
+  std::deque<PendingWrite> write_queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;     // tickets handed to queued writes
+  uint64_t durable_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // every ticket <= this is written
+  uint64_t writing_items_ ABSL_GUARDED_BY(mu_) = 0;   // items in the group being written
+  absl::Status storage_error_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, uint64_t> live_bytes_ ABSL_GUARDED_BY(mu_);  // per segment
+  uint64_t stored_items_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  TierInfo tier_counters_ ABSL_GUARDED_BY(mu_);
+  const bool resident_sampling_;                            // TierSampling::kResident
+  std::unique_ptr<ColdSet> cold_ ABSL_GUARDED_BY(mu_);      // resident mode: swap-in candidates
+  std::unique_ptr<Selector> promote_ ABSL_GUARDED_BY(mu_);  // Placement::kPriority: cold, max first
+  std::vector<uint8_t> in_cold_ ABSL_GUARDED_BY(mu_);       // per slot: in cold_ / promote_
+  int swap_score_ = -1;                                     // score column of SwapPolicy::kScore
+  uint64_t batches_since_swap_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::vector<Key>> swap_requests_ ABSL_GUARDED_BY(mu_);
+  // The maintenance thread: swaps, promotions, warm-up after open.
+  std::thread maintenance_;
+  std::mutex maint_mu_;
+  std::condition_variable maint_cv_;
+  bool maint_wake_ = false;  // guarded by maint_mu_
+  bool maint_stop_ = false;  // guarded by maint_mu_
+  // The writer thread. writer_mu_ is held while a group is written, so Checkpoint can stop the
+  // writer between groups.
+  Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::thread writer_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;         // guarded by wake_mu_
+  bool writer_stop_ = false;  // guarded by wake_mu_
+  std::atomic<bool> writer_idle_{false};
+  bool checkpointed_at_close_ ABSL_GUARDED_BY(writer_mu_) = false;
+  // The segment being compacted: its live items when it was picked, and how far we got.
+  struct Compaction {
+    bool active = false;
+    uint32_t victim = 0;
+    std::vector<Key> keys;
+    size_t next = 0;
+    uint64_t data_bytes = 0;
+    uint64_t moved_bytes = 0;
+  };
+  Compaction compaction_ ABSL_GUARDED_BY(writer_mu_);
+  absl::Time compaction_not_before_ ABSL_GUARDED_BY(writer_mu_) = absl::InfinitePast();
+  std::atomic<bool> storage_open_{false};
+
   // Scratch for Sample, reused across calls.
   std::vector<Slot> scratch_slots_ ABSL_GUARDED_BY(mu_);
   std::vector<SelectorItem> scratch_items_ ABSL_GUARDED_BY(mu_);

@@ -21,60 +21,88 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
   const absl::Time deadline = options.timeout == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()
                                   : absl::Now() + options.timeout;
-  MutexLock lock(&mu_);
-  RETURN_IF_ERROR(CheckOpen());
-  limiter_->mu()->AssertHeld();
-  RETURN_IF_ERROR(limiter_->AcquireSamples(n, deadline));
-  if (size_ == 0) {
-    limiter_->ReleaseSamples(n);
-    return absl::FailedPreconditionError(absl::StrCat("table '", options_.name, "' is empty"));
-  }
-  if ((!options.replacement || sampler_->ordered()) && n > size_) {
-    limiter_->ReleaseSamples(n);
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot sample ", n, " distinct items from table '", options_.name, "' of ", size_,
-        sampler_->ordered() ? " items (its sampler returns distinct items)"
-                            : " items without replacement"));
-  }
-  std::vector<double>& probabilities = BatchWriter::probabilities(out);
-  std::vector<double>& weights = BatchWriter::weights(out);
-  probabilities.resize(n);
-  weights.resize(n);
-  scratch_slots_.resize(n);
-  sampler_->Sample(rng_, n, options.replacement, scratch_slots_.data(), probabilities.data());
-  sampler_->Weights(probabilities, options.beta < 0 ? Selector::kConfiguredBeta : options.beta,
-                    weights.data());
-  Fill(scratch_slots_.data(), n, /*count_sample=*/true, out);
-  counters_.sampled += n;
-  if (options_.max_times_sampled != 0) {
-    for (size_t i = 0; i < n; ++i) {
-      const Slot s = scratch_slots_[i];
-      // A slot repeated in the batch is removed once; gen_ turns even on removal.
-      if ((meta_[s].gen & 1u) && meta_[s].sampled >= options_.max_times_sampled) {
-        RemoveSlot(s, Removal::kExpired);
+  ReadPlan plan;  // cold items, read after the lock is released
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckOpen());
+    limiter_->mu()->AssertHeld();
+    RETURN_IF_ERROR(limiter_->AcquireSamples(n, deadline));
+    if (resident_sampling_) {
+      // Only items with a DRAM copy can be drawn; right after an open they are still loading.
+      const size_t need = !options.replacement || sampler_->ordered() ? std::min(n, size_) : 1;
+      auto ready = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return closed_ || size_ == 0 || sampler_->size() >= need;
+      };
+      if (!mu_.AwaitWithDeadline(ready, deadline)) {
+        limiter_->ReleaseSamples(n);
+        return absl::DeadlineExceededError(
+            absl::StrCat("table '", options_.name, "': ", sampler_->size(),
+                         " items in DRAM to sample from, ", need, " needed"));
+      }
+      if (closed_) {
+        limiter_->ReleaseSamples(n);
+        return absl::CancelledError(absl::StrCat("table '", options_.name, "' was closed"));
+      }
+    }
+    if (size_ == 0) {
+      limiter_->ReleaseSamples(n);
+      return absl::FailedPreconditionError(absl::StrCat("table '", options_.name, "' is empty"));
+    }
+    if ((!options.replacement || sampler_->ordered()) && n > sampler_->size()) {
+      limiter_->ReleaseSamples(n);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot sample ", n, " distinct items from table '", options_.name, "' of ", size_,
+          sampler_->ordered() ? " items (its sampler returns distinct items)"
+                              : " items without replacement"));
+    }
+    std::vector<double>& probabilities = BatchWriter::probabilities(out);
+    std::vector<double>& weights = BatchWriter::weights(out);
+    probabilities.resize(n);
+    weights.resize(n);
+    scratch_slots_.resize(n);
+    sampler_->Sample(rng_, n, options.replacement, scratch_slots_.data(), probabilities.data());
+    sampler_->Weights(probabilities, options.beta < 0 ? Selector::kConfiguredBeta : options.beta,
+                      weights.data());
+    Fill(scratch_slots_.data(), n, /*count_sample=*/true, out, &plan);
+    counters_.sampled += n;
+    if (resident_sampling_) MaybeQueueSwap(scratch_slots_.data(), n);
+    if (options_.max_times_sampled != 0) {
+      for (size_t i = 0; i < n; ++i) {
+        const Slot s = scratch_slots_[i];
+        // A slot repeated in the batch is removed once; gen_ turns even on removal.
+        if ((meta_[s].gen & 1u) && meta_[s].sampled >= options_.max_times_sampled) {
+          RemoveSlot(s, Removal::kExpired);
+        }
       }
     }
   }
+  if (tiered_) return CompleteReads(&plan, out);
   return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> TableImpl::Get(absl::Span<const Key> keys, SampleBatch* out,
                                       std::vector<size_t>* missing) {
   if (out == nullptr) return absl::InvalidArgumentError("out must not be null");
-  MutexLock lock(&mu_);
-  RETURN_IF_ERROR(CheckOpen());
-  scratch_slots_.clear();
-  ForEachLive(keys, missing, [this](size_t, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    scratch_slots_.push_back(slot);
-  });
-  const size_t n = scratch_slots_.size();
-  Fill(scratch_slots_.data(), n, /*count_sample=*/false, out);
+  ReadPlan plan;
+  size_t n;
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckOpen());
+    scratch_slots_.clear();
+    ForEachLive(keys, missing, [this](size_t, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      scratch_slots_.push_back(slot);
+    });
+    n = scratch_slots_.size();
+    Fill(scratch_slots_.data(), n, /*count_sample=*/false, out, &plan);
+  }
   BatchWriter::probabilities(out).clear();
   BatchWriter::weights(out).clear();
+  if (tiered_) RETURN_IF_ERROR(CompleteReads(&plan, out));
   return n;
 }
 
-void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out) {
+void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out,
+                     ReadPlan* plan) {
   std::vector<Key>& keys = BatchWriter::keys(out);
   std::vector<double>& priorities = BatchWriter::priorities(out);
   std::vector<int32_t>& groups = BatchWriter::groups(out);
@@ -103,6 +131,7 @@ void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch
       fd.offsets.reset();
       continue;
     }
+    if (tiered_) continue;  // bytes fields: CompleteReads decodes the staged records
     Buffer* off = BatchWriter::Reserve(&fd.offsets, (n + 1) * sizeof(uint64_t));
     auto* offsets = reinterpret_cast<uint64_t*>(off->data());
     offsets[0] = 0;
@@ -134,7 +163,11 @@ void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch
     tasks[i] = m.task;
     times[i] = m.sampled;
   }
-  store_.Gather(slots, n, dst.data());
+  if (tiered_) {
+    FillTiered(slots, n, plan, dst.data(), out);
+  } else {
+    store_.Gather(slots, n, dst.data());
+  }
 }
 
 }  // namespace strata::internal

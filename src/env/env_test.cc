@@ -225,6 +225,22 @@ TEST_P(EnvTest, LockIsExclusiveUntilReleased) {
   EXPECT_TRUE(l3.ok()) << l3.status();
 }
 
+// Only a POSIX file exposes a descriptor for asynchronous I/O; it reads the file's bytes.
+TEST_P(EnvTest, NativeHandleOnlyForOsFiles) {
+  Write(env_, Path("f"), "abcdef");
+  auto r = env_->NewRandomAccessFile(Path("f"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  const int fd = (*r)->native_handle();
+  if (GetParam() == Kind::kPosix) {
+    ASSERT_GE(fd, 0);
+    char buf[4];
+    ASSERT_EQ(::pread(fd, buf, 4, 2), 4);
+    EXPECT_EQ(std::string(buf, 4), "cdef");
+  } else {
+    EXPECT_EQ(fd, -1);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, EnvTest, ::testing::Values(Kind::kPosix, Kind::kMem),
                          [](const auto& info) {
                            return info.param == Kind::kPosix ? "Posix" : "Mem";
@@ -282,6 +298,14 @@ TEST_P(FaultEnvTest, FailNthSyncLeavesDataUnsynced) {
   fault_->FailNth(FaultEnv::Op::kSync, 1, absl::InternalError("injected"));
   EXPECT_EQ(fault_->SyncDir(dir_).code(), absl::StatusCode::kInternal);
   EXPECT_TRUE(fault_->SyncDir(dir_).ok());
+}
+
+// Reads must go through Read, where faults are injected, even when the base file has a descriptor.
+TEST_P(FaultEnvTest, HidesTheBaseDescriptor) {
+  Write(fault_.get(), Path("data"), "payload");
+  auto r = fault_->NewRandomAccessFile(Path("data"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->native_handle(), -1);
 }
 
 TEST_P(FaultEnvTest, FailNthReadSurfacesAndLaterReadsWork) {

@@ -86,8 +86,8 @@ class PosixWritableFile final : public WritableFile {
 
 class PosixRandomAccessFile final : public RandomAccessFile {
  public:
-  PosixRandomAccessFile(std::string path, int fd, uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {}
+  PosixRandomAccessFile(std::string path, int fd, uint64_t size, bool direct = false)
+      : path_(std::move(path)), fd_(fd), size_(size), direct_(direct) {}
   ~PosixRandomAccessFile() override { ::close(fd_); }
 
   absl::Status Read(uint64_t offset, size_t n, char* dst, size_t* bytes_read) const override {
@@ -106,11 +106,14 @@ class PosixRandomAccessFile final : public RandomAccessFile {
     return absl::OkStatus();
   }
   uint64_t size() const override { return size_; }
+  int native_handle() const override { return fd_; }
+  bool direct_io() const override { return direct_; }
 
  private:
   const std::string path_;
   const int fd_;
   const uint64_t size_;
+  const bool direct_;
 };
 
 class PosixFileLock final : public FileLock {
@@ -153,6 +156,18 @@ class PosixEnv final : public Env {
     auto opened = OpenWithSize(path, O_RDONLY | O_CLOEXEC);
     if (!opened.ok()) return opened.status();
     return std::make_unique<PosixRandomAccessFile>(path, opened->first, opened->second);
+  }
+
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewDirectRandomAccessFile(
+      const std::string& path) override {
+    auto opened = OpenWithSize(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+    // File systems without O_DIRECT (tmpfs) refuse it with EINVAL: read through the cache there.
+    if (!opened.ok() && opened.status().code() != absl::StatusCode::kNotFound) {
+      return NewRandomAccessFile(path);
+    }
+    if (!opened.ok()) return opened.status();
+    return std::make_unique<PosixRandomAccessFile>(path, opened->first, opened->second,
+                                                   /*direct=*/true);
   }
 
   bool FileExists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }

@@ -117,6 +117,11 @@ class RateLimiter {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(*mu_);
 
   // A snapshot of the options and counters.
+  // Sets the admission counters (a table reopened from storage restores them).
+  void RestoreCounters(int64_t inserts, int64_t samples) ABSL_EXCLUSIVE_LOCKS_REQUIRED(*mu_) {
+    inserts_ = inserts;
+    samples_ = samples;
+  }
   RateLimiterInfo info() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(*mu_);
 
   // The borrowed mutex. clang's -Wthread-safety cannot see that the caller's own mutex member

@@ -17,6 +17,14 @@ class Rng {
     for (uint64_t& s : s_) s = SplitMix64(x);
   }
 
+  // The generator's whole state, to save and restore it (a table reopened from storage).
+  void GetState(uint64_t out[4]) const {
+    for (int i = 0; i < 4; ++i) out[i] = s_[i];
+  }
+  void SetState(const uint64_t in[4]) {
+    for (int i = 0; i < 4; ++i) s_[i] = in[i];
+  }
+
   uint64_t Next() {
     const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
     const uint64_t t = s_[1] << 17;

@@ -1,0 +1,221 @@
+// TableImpl: compaction — space reclamation of the SSD tier (docs/design.md, "Space
+// reclamation"). Runs on the writer thread between write groups, one chunk at a time, paced by
+// options.compaction_bytes_per_second.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "core/table_impl.h"
+#include "strata/status.h"
+#include "tier/format.h"
+
+namespace strata::internal {
+namespace {
+
+constexpr size_t kChunkBytes = size_t{4} << 20;  // live record bytes moved per step
+
+}  // namespace
+
+bool TableImpl::CompactStep() {
+  const absl::Time now = absl::Now();
+  if (now < compaction_not_before_) return false;
+  if (!compaction_.active) {
+    const std::vector<SegmentInfo> segs = segments_->segments();
+    const uint32_t active = segments_->active_segment();
+    MutexLock lock(&mu_);
+    bool found = false;
+    double best = options_.compaction_live_ratio;
+    uint32_t victim = 0;
+    for (const SegmentInfo& s : segs) {
+      if (s.id == active) continue;
+      auto it = live_bytes_.find(s.id);
+      const uint64_t live = it == live_bytes_.end() ? 0 : it->second;
+      const double ratio = s.data_bytes == 0 ? 0.0 : static_cast<double>(live) / s.data_bytes;
+      if (ratio < best || (live == 0 && !found)) {
+        best = ratio;
+        victim = s.id;
+        found = true;
+      }
+      if (found && best == 0.0) break;  // an empty segment: nothing to copy, take it now
+    }
+    if (!found) return false;
+    // The victim's live records, in file order (sequential reads).
+    std::vector<std::pair<uint32_t, Key>> items;
+    for (Slot s = 0; s < high_water_; ++s) {
+      if ((meta_[s].gen & 1u) && loc_[s].segment == victim) {
+        items.emplace_back(loc_[s].offset, KeyOf(s));
+      }
+    }
+    std::sort(items.begin(), items.end());
+    compaction_ = Compaction{};
+    compaction_.active = true;
+    compaction_.victim = victim;
+    for (const auto& [offset, key] : items) compaction_.keys.push_back(key);
+    for (const SegmentInfo& s : segs) {
+      if (s.id == victim) compaction_.data_bytes = s.data_bytes;
+    }
+  }
+  const uint32_t victim = compaction_.victim;
+
+  // 1. Under the lock: the next chunk of items still in the victim.
+  struct Move {
+    Key key;
+    Location from;
+    uint32_t length;
+    IndexEntry entry;
+  };
+  std::vector<Move> moves;
+  size_t chunk = 0;
+  {
+    MutexLock lock(&mu_);
+    while (compaction_.next < compaction_.keys.size() && chunk < kChunkBytes) {
+      const Key key = compaction_.keys[compaction_.next++];
+      const Slot s = Resolve(key);
+      if (s == kNoSlot || loc_[s].segment != victim) continue;  // removed meanwhile
+      const uint32_t len = RecordLength(s);
+      const SlotMeta& m = meta_[s];
+      moves.push_back(Move{key, loc_[s], len,
+                           IndexEntry{.flags = IndexEntry::kRelocated,
+                                      .key = key,
+                                      .seq = m.seq,
+                                      .data_offset = chunk,
+                                      .length = len,
+                                      .group = m.group,
+                                      .task = m.task,
+                                      .checksum = loc_[s].checksum,
+                                      .priority = m.priority}});
+      chunk = (chunk + len + record_align_ - 1) / record_align_ * record_align_;
+    }
+  }
+  const bool last = compaction_.next >= compaction_.keys.size();
+
+  // 2. Without the lock: read the chunk from the (pinned) victim and check every record.
+  AlignedBytes records;
+  records.resize(chunk);
+  std::vector<IndexEntry> entries;
+  std::vector<Key> corrupt;
+  absl::Status status;
+  if (!moves.empty()) {
+    std::shared_ptr<const Segment> pin = segments_->GetSegment(victim);
+    if (pin == nullptr) {
+      status = absl::InternalError(absl::StrCat("segment ", victim, " vanished during compaction"));
+    } else {
+      std::vector<ReadOp> ops(moves.size());
+      // O_DIRECT reads whole pages; records start on page boundaries there, so a rounded-up
+      // read stays inside the record's slot of `records`.
+      const size_t align = pin->data->direct_io() ? kDirectIoAlignment : 1;
+      for (size_t i = 0; i < moves.size(); ++i) {
+        ops[i] = ReadOp{.file = pin->data.get(),
+                        .offset = moves[i].from.offset,
+                        .length = (moves[i].length + align - 1) / align * align,
+                        .dst = records.data() + moves[i].entry.data_offset};
+      }
+      reader_->ReadAll(absl::MakeSpan(ops));
+      for (size_t i = 0; i < moves.size() && status.ok(); ++i) {
+        if (!ops[i].status.ok()) {
+          status = ops[i].status;
+        } else if (RecordChecksum(ops[i].dst, moves[i].length) != moves[i].from.checksum) {
+          corrupt.push_back(moves[i].key);
+          moves[i].length = 0;  // not moved
+        } else {
+          entries.push_back(moves[i].entry);
+        }
+      }
+    }
+  }
+
+  // 3. On the last chunk of a segment that recovery would replay, carry forward its tombstones
+  //    for slots that hold no stored item now: dropping them could resurrect an older record of
+  //    that slot still present in another segment.
+  if (status.ok() && last && options_.durability != Durability::kNone &&
+      victim >= segments_->replay_from()) {
+    absl::StatusOr<std::vector<IndexEntry>> index = segments_->ReadIndex(victim);
+    if (!index.ok()) {
+      status = index.status();
+    } else {
+      absl::flat_hash_map<Slot, IndexEntry> carry;
+      MutexLock lock(&mu_);
+      for (const IndexEntry& e : *index) {
+        if (!(e.flags & IndexEntry::kTombstone)) continue;
+        const Slot s = static_cast<Slot>(e.key & 0xFFFFFFFFu);
+        if (s < high_water_ && (meta_[s].gen & 1u) && loc_[s].segment != kUnwritten) continue;
+        auto [it, inserted] = carry.try_emplace(s, e);
+        if (!inserted && (e.key >> 32) > (it->second.key >> 32)) it->second = e;
+      }
+      for (const auto& [s, e] : carry) entries.push_back(e);
+    }
+  }
+
+  // 4. Append the copies (the writer's only appender is this thread).
+  uint32_t segment = 0;
+  if (status.ok() && !entries.empty()) {
+    // Tombstones carry no data; relocated records keep their chunk offsets.
+    status =
+        segments_->Append(std::string_view(records.data(), records.size()), &entries, &segment);
+  }
+  if (!status.ok()) {
+    MutexLock lock(&mu_);
+    storage_error_ = absl::Status(
+        status.code(), absl::StrCat("compaction of segment ", victim, ": ", status.message()));
+    compaction_ = Compaction{};
+    compaction_not_before_ = now + absl::Seconds(1);
+    return false;
+  }
+
+  // 5. Publish the new locations of items that did not change meanwhile.
+  bool drop = false;
+  uint64_t moved = 0;
+  {
+    MutexLock lock(&mu_);
+    size_t k = 0;
+    for (const Move& m : moves) {
+      if (m.length == 0) continue;  // corrupt, not copied
+      const IndexEntry& e = entries[k++];
+      const Slot s = Resolve(m.key);
+      if (s == kNoSlot || loc_[s].segment != victim || loc_[s].offset != m.from.offset) {
+        continue;  // removed (its tombstone is queued and lands after this copy)
+      }
+      loc_[s].segment = segment;
+      loc_[s].offset = static_cast<uint32_t>(e.data_offset);
+      live_bytes_[victim] -= m.length;
+      live_bytes_[segment] += m.length;
+      moved += m.length;
+    }
+    for (Key key : corrupt) {
+      const Slot s = Resolve(key);
+      if (s != kNoSlot) {
+        RemoveSlot(s, Removal::kDeleted);
+        ++tier_counters_.corrupt_items;
+      }
+    }
+    tier_counters_.compaction_bytes_moved += moved;
+    compaction_.moved_bytes += moved;
+    if (last) {
+      auto it = live_bytes_.find(victim);
+      drop = it == live_bytes_.end() || it->second == 0;
+      if (drop && it != live_bytes_.end()) live_bytes_.erase(it);
+    }
+  }
+  if (last) {
+    if (drop) {
+      const absl::Status s = segments_->DropSegments({victim});
+      MutexLock lock(&mu_);
+      if (!s.ok()) {
+        storage_error_ = s;
+      } else {
+        ++tier_counters_.segments_compacted;
+        tier_counters_.compaction_bytes_freed += compaction_.data_bytes;
+      }
+    }
+    compaction_ = Compaction{};
+  }
+  const uint64_t rate = options_.compaction_bytes_per_second;
+  if (rate != 0) {
+    compaction_not_before_ = now + absl::Seconds(2.0 * static_cast<double>(chunk) / rate);
+  }
+  return true;
+}
+
+}  // namespace strata::internal

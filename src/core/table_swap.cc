@@ -1,0 +1,264 @@
+// TableImpl: residency changes made in the background — resident+swap mode (Miro/CarM),
+// promotion by priority, and warm-up of DRAM after an open. All of them go through SwapIn:
+// read the incoming records without the lock, then switch frames under it.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "core/table_impl.h"
+#include "tier/format.h"
+
+namespace strata::internal {
+namespace {
+
+constexpr size_t kMaxPendingSwaps = 4;    // swap requests queued; more are skipped (counted)
+constexpr size_t kMaxPairsPerStep = 256;  // promotions / warm-up reads per step
+constexpr int kScoreCandidates = 4;       // SwapPolicy::kScore: stored candidates per swap
+
+}  // namespace
+
+void TableImpl::EnterCold(Slot slot) {
+  if (in_cold_[slot] || loc_[slot].segment == kUnwritten) return;
+  in_cold_[slot] = 1;
+  if (cold_ != nullptr) cold_->Insert(slot, meta_[slot].group);
+  if (promote_ != nullptr) promote_->Insert(ItemFor(-1, slot));
+}
+
+void TableImpl::LeaveCold(Slot slot) {
+  if (!in_cold_[slot]) return;
+  in_cold_[slot] = 0;
+  if (cold_ != nullptr) cold_->Remove(slot, meta_[slot].group);
+  if (promote_ != nullptr) promote_->Remove(slot);
+}
+
+void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
+  const double ratio = options_.swap_ratio;
+  if (ratio <= 0 || ++batches_since_swap_ < options_.swap_interval) return;
+  batches_since_swap_ = 0;
+  // k = ratio * n, rounded at random so that the expected number is exact.
+  const double want = ratio * static_cast<double>(n);
+  size_t k = static_cast<size_t>(want);
+  if (rng_.Uniform01() < want - static_cast<double>(k)) ++k;
+  if (k == 0) return;
+  if (swap_requests_.size() >= kMaxPendingSwaps) {
+    tier_counters_.swaps_skipped += k;  // training never waits for the swapper
+    return;
+  }
+  std::vector<Slot> chosen(slots, slots + n);
+  std::sort(chosen.begin(), chosen.end());
+  chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+  if (options_.swap_policy == SwapPolicy::kScore) {
+    // The best-learned (lowest score, e.g. loss) go out first.
+    std::sort(chosen.begin(), chosen.end(), [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return scores_[swap_score_][a] < scores_[swap_score_][b];
+    });
+  } else {
+    for (size_t i = 0; i + 1 < chosen.size(); ++i) {  // a random subset of the batch
+      std::swap(chosen[i], chosen[i + rng_.UniformInt(chosen.size() - i)]);
+    }
+  }
+  chosen.resize(std::min(k, chosen.size()));
+  std::vector<Key> victims;
+  victims.reserve(chosen.size());
+  for (Slot s : chosen) victims.push_back(KeyOf(s));
+  swap_requests_.push_back(std::move(victims));
+  WakeMaintenance();
+}
+
+void TableImpl::WakeMaintenance() {
+  {
+    std::lock_guard<std::mutex> l(maint_mu_);
+    maint_wake_ = true;
+  }
+  maint_cv_.notify_one();
+}
+
+void TableImpl::StopMaintenance() {
+  {
+    std::lock_guard<std::mutex> l(maint_mu_);
+    maint_stop_ = true;
+  }
+  maint_cv_.notify_one();
+  if (maintenance_.joinable()) maintenance_.join();
+}
+
+void TableImpl::MaintenanceLoop() {
+  bool busy = true;  // start with a step: an opened table warms its DRAM up
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(maint_mu_);
+      if (!busy) {
+        maint_cv_.wait_for(l, std::chrono::milliseconds(20),
+                           [this] { return maint_wake_ || maint_stop_; });
+      }
+      if (maint_stop_) return;
+      maint_wake_ = false;
+    }
+    busy = MaintenanceStep();
+  }
+}
+
+bool TableImpl::MaintenanceStep() {
+  std::vector<SwapPair> pairs;
+  bool is_swap = false;
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return false;
+    auto stored_clean_resident = [&](Slot s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return s != kNoSlot && frame_[s] != kNoFrame && loc_[s].segment != kUnwritten;
+    };
+    if (!swap_requests_.empty()) {
+      // Resident mode: each victim of the batch is replaced by a stored item (of its group).
+      is_swap = true;
+      std::vector<Key> victims = std::move(swap_requests_.front());
+      swap_requests_.pop_front();
+      for (Key vk : victims) {
+        const Slot v = Resolve(vk);
+        if (!stored_clean_resident(v)) continue;
+        const int32_t group = meta_[v].group;
+        Slot in = cold_->Pick(group, rng_);
+        if (in != kNoSlot && options_.swap_policy == SwapPolicy::kScore) {
+          for (int c = 1; c < kScoreCandidates; ++c) {  // the hardest of a few candidates
+            const Slot other = cold_->Pick(group, rng_);
+            if (scores_[swap_score_][other] > scores_[swap_score_][in]) in = other;
+          }
+        }
+        if (in == kNoSlot) continue;  // nothing of that group is on storage only
+        LeaveCold(in);                // reserved: not picked twice
+        pairs.push_back(SwapPair{v, vk, in, KeyOf(in)});
+      }
+    } else if (!free_frames_.empty() && ((cold_ != nullptr && cold_->size() > 0) ||
+                                         (promote_ != nullptr && promote_->size() > 0))) {
+      // Free frames (after an open, or after deletions): load stored items into them. Resident
+      // mode takes them at random; priority placement, the highest priorities first.
+      const uint64_t row = options_.schema.fixed_row_bytes();
+      size_t budget_items = free_frames_.size();
+      if (row > 0) {
+        budget_items = std::min<uint64_t>(
+            budget_items,
+            (options_.dram_budget_bytes - std::min(options_.dram_budget_bytes, resident_bytes_)) /
+                row);
+      }
+      for (size_t i = 0; i < std::min(budget_items, kMaxPairsPerStep); ++i) {
+        const Slot in = cold_ != nullptr       ? cold_->PickAny(rng_)
+                        : promote_->size() > 0 ? promote_->Victim(rng_)
+                                               : kNoSlot;
+        if (in == kNoSlot) break;
+        LeaveCold(in);
+        pairs.push_back(SwapPair{kNoSlot, kNoKey, in, KeyOf(in)});
+      }
+    } else if (promote_ != nullptr) {
+      // Priority placement: promote while a stored item outranks the lowest resident one.
+      std::vector<Slot> lowest;
+      while (pairs.size() < kMaxPairsPerStep && promote_->size() > 0 && residency_->size() > 0) {
+        const Slot in = promote_->Victim(rng_);
+        const Slot out = residency_->Victim(rng_);
+        if (meta_[in].priority <= meta_[out].priority) break;
+        // Take `out` out of the order while the pair is pending, so the next pair differs.
+        residency_->Remove(out);
+        lowest.push_back(out);
+        LeaveCold(in);
+        pairs.push_back(SwapPair{out, KeyOf(out), in, KeyOf(in)});
+      }
+      for (Slot out : lowest) residency_->Insert(ItemFor(-1, out));
+    }
+  }
+  if (pairs.empty()) return false;
+  SwapIn(std::move(pairs), is_swap);
+  return true;
+}
+
+void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
+  // 1. Plan the reads (under the lock: locations and pins).
+  struct Read {
+    Location loc;
+    uint32_t length;
+    uint32_t read_length;  // rounded up to whole pages for O_DIRECT
+    size_t offset;         // in staging
+    std::shared_ptr<const Segment> segment;
+  };
+  std::vector<Read> reads(pairs.size());
+  AlignedBytes staging;
+  {
+    MutexLock lock(&mu_);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const Slot s = pairs[i].in;
+      Read& r = reads[i];
+      r.loc = loc_[s];
+      r.length = RecordLength(s);
+      r.segment = segments_->GetSegment(r.loc.segment);
+      const size_t align =
+          r.segment != nullptr && r.segment->data->direct_io() ? kDirectIoAlignment : 1;
+      r.read_length = static_cast<uint32_t>((r.length + align - 1) / align * align);
+      r.offset = (staging.size() + align - 1) / align * align;
+      staging.resize(r.offset + r.read_length);
+    }
+  }
+  // 2. Read and verify, without the lock.
+  std::vector<ReadOp> ops(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const Read& r = reads[i];
+    ops[i] = ReadOp{.file = r.segment != nullptr ? r.segment->data.get() : nullptr,
+                    .offset = r.loc.offset,
+                    .length = r.read_length,
+                    .dst = staging.data() + r.offset};
+  }
+  reader_->ReadAll(absl::MakeSpan(ops));
+  // 3. Switch frames under the lock, re-checking that nothing changed meanwhile.
+  MutexLock lock(&mu_);
+  const RowStore& layout = store_;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const SwapPair& p = pairs[i];
+    const Read& r = reads[i];
+    const Slot in = Resolve(p.in_key);
+    const bool ok = ops[i].status.ok() && RecordChecksum(ops[i].dst, r.length) == r.loc.checksum;
+    const bool in_valid = in != kNoSlot && frame_[in] == kNoFrame &&
+                          loc_[in].segment == r.loc.segment && loc_[in].offset == r.loc.offset;
+    Slot victim = kNoSlot;
+    if (p.victim != kNoSlot) {
+      victim = Resolve(p.victim_key);
+      if (victim != kNoSlot && (frame_[victim] == kNoFrame || loc_[victim].segment == kUnwritten)) {
+        victim = kNoSlot;
+      }
+    }
+    const bool need_victim = p.victim != kNoSlot;
+    if (!ok || !in_valid || (need_victim && victim == kNoSlot)) {
+      if (in_valid) EnterCold(in);  // back to the candidates (a bad read shows at Sample)
+      continue;
+    }
+    const uint64_t in_bytes =
+        item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[in];
+    if (victim != kNoSlot) {
+      Demote(victim);  // frees its frame, enters the cold structures
+    }
+    if (free_frames_.empty() || resident_bytes_ + in_bytes > options_.dram_budget_bytes) {
+      EnterCold(in);
+      continue;
+    }
+    const uint32_t frame = TakeFrame(in_bytes);
+    // The record: row image, then bytes fields (u32 length + data each).
+    const char* rec = ops[i].dst;
+    std::memcpy(store_.row_ptr(frame), rec, layout.stride());
+    const char* p2 = rec + layout.stride();
+    for (size_t f : layout.variable_fields()) {
+      uint32_t len;
+      std::memcpy(&len, p2, 4);
+      store_.SetBytes(f, frame, p2 + 4, len);
+      p2 += 4 + len;
+    }
+    frame_[in] = frame;
+    frame_slot_[frame] = in;
+    clean_resident_bytes_ += in_bytes;
+    residency_->Insert(ItemFor(-1, in));
+    if (resident_sampling_) sampler_->Insert(ItemFor(sampler_score_, in));
+    tier_counters_.swap_bytes += r.length;
+    if (is_swap) {
+      ++tier_counters_.swaps;
+    } else {
+      ++tier_counters_.promotions;
+    }
+  }
+}
+
+}  // namespace strata::internal

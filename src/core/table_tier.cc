@@ -1,0 +1,826 @@
+// TableImpl: the SSD tier — DRAM frames, the writer thread, cold reads, checkpoints and
+// recovery (docs/design.md, "SSD tier"; docs/format.md for the bytes on disk).
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/batch_writer.h"
+#include "core/table_impl.h"
+#include "strata/status.h"
+#include "tier/format.h"
+
+namespace strata::internal {
+namespace {
+
+// A write group holds at most this many entries or record bytes: large enough to amortize a
+// sync, small enough that the table lock is not held long while the group is copied.
+constexpr size_t kMaxGroupEntries = 1024;
+constexpr size_t kMaxGroupBytes = size_t{8} << 20;
+constexpr uint32_t kCheckpointVersion = 1;
+// The writer checkpoints on its own once more segments than this would be replayed at open.
+constexpr size_t kAutoCheckpointSegments = 16;
+
+Key MakeKey(uint32_t gen, Slot slot) { return (static_cast<uint64_t>(gen) << 32) | slot; }
+
+}  // namespace
+
+// --- Opening -------------------------------------------------------------------------------
+
+absl::Status TableImpl::OpenStorage() {
+  SegmentStore::Options so;
+  so.env = options_.env != nullptr ? options_.env : Env::Posix();
+  so.dir = options_.storage_dir;
+  so.table_name = options_.name;
+  so.schema = options_.schema.DebugString();
+  so.segment_bytes = options_.segment_bytes;
+  so.budget_bytes = options_.storage_budget_bytes;
+  so.durability = options_.durability;
+  so.direct_io = options_.direct_io;
+  SegmentStore::Recovered recovered;
+  ASSIGN_OR_RETURN(segments_, SegmentStore::Open(so, &recovered));
+  reader_ = NewAsyncReader(AsyncReaderOptions{});
+  {
+    MutexLock lock(&mu_);
+    const size_t cap = capacity_ + 1;
+    loc_.assign(cap, Location{});
+    frame_.assign(cap, kNoFrame);
+    frame_slot_.assign(frames_, kNoSlot);
+    free_frames_.resize(frames_);
+    for (uint64_t f = 0; f < frames_; ++f) free_frames_[f] = static_cast<uint32_t>(frames_ - 1 - f);
+    // The residency order is the placement policy: which DRAM copy is dropped first.
+    const SelectorOptions order = resident_sampling_ || options_.placement == Placement::kRecent
+                                      ? Fifo()
+                                  : options_.placement == Placement::kRandom ? Uniform()
+                                                                             : MinHeap();
+    ASSIGN_OR_RETURN(residency_, MakeSelector(order, cap, {}));
+    in_cold_.assign(cap, 0);
+    if (resident_sampling_) cold_ = std::make_unique<ColdSet>(cap);
+    if (!resident_sampling_ && options_.placement == Placement::kPriority) {
+      ASSIGN_OR_RETURN(promote_, MakeSelector(MaxHeap(), cap, {}));
+    }
+    tier_counters_.reader = reader_->stats().backend;
+    tier_counters_.bad_index_entries = recovered.bad_entries;
+    if (recovered.existed) RETURN_IF_ERROR(Restore(recovered));
+  }
+  writer_ = std::thread([this] { WriterLoop(); });
+  if (resident_sampling_ || options_.placement == Placement::kPriority) {
+    maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  }
+  storage_open_ = true;
+  // A fresh checkpoint makes the next open fast and no longer depends on the replayed log.
+  if (!recovered.entries.empty()) RETURN_IF_ERROR(Checkpoint());
+  return absl::OkStatus();
+}
+
+// Checkpoint body (inside a framed file, docs/format.md):
+//   u32 version, u32 high_water, u32 score columns
+//   u64 next_seq, arrivals; f64 max_priority
+//   u64 inserted, dropped, sampled, evicted, expired, deleted, priority_updates, score_updates,
+//       missing_keys; i64 limiter inserts, samples; u64 rng state[4]
+//   u32 gen[high_water]         (a slot whose record is not written yet reads as free)
+//   u64 count, then per stored live item:
+//     u32 slot, u32 times sampled, i32 group, i32 task, f64 priority, u64 seq,
+//     u32 segment, u32 offset, u32 checksum, u32 record length, f32 score[columns]
+std::string TableImpl::EncodeCheckpoint() {
+  std::string out;
+  ByteWriter w(&out);
+  w.Put<uint32_t>(kCheckpointVersion);
+  w.Put<uint32_t>(high_water_);
+  w.Put<uint32_t>(static_cast<uint32_t>(scores_.size()));
+  w.Put<uint64_t>(next_seq_);
+  w.Put<uint64_t>(arrivals_);
+  w.Put<double>(max_priority_);
+  for (uint64_t c : {counters_.inserted, counters_.dropped, counters_.sampled, counters_.evicted,
+                     counters_.expired, counters_.deleted, counters_.priority_updates,
+                     counters_.score_updates, counters_.missing_keys}) {
+    w.Put<uint64_t>(c);
+  }
+  limiter_->mu()->AssertHeld();
+  const RateLimiterInfo li = limiter_->info();
+  w.Put<int64_t>(li.inserts);
+  w.Put<int64_t>(li.samples);
+  uint64_t rng[4];
+  rng_.GetState(rng);
+  for (uint64_t x : rng) w.Put<uint64_t>(x);
+  uint64_t stored = 0;
+  for (Slot s = 0; s < high_water_; ++s) {
+    const bool unwritten = (meta_[s].gen & 1u) && loc_[s].segment == kUnwritten;
+    w.Put<uint32_t>(unwritten ? meta_[s].gen - 1 : meta_[s].gen);
+    if ((meta_[s].gen & 1u) && !unwritten) ++stored;
+  }
+  w.Put<uint64_t>(stored);
+  for (Slot s = 0; s < high_water_; ++s) {
+    if (!(meta_[s].gen & 1u) || loc_[s].segment == kUnwritten) continue;
+    const SlotMeta& m = meta_[s];
+    w.Put<uint32_t>(s);
+    w.Put<uint32_t>(m.sampled);
+    w.Put<int32_t>(m.group);
+    w.Put<int32_t>(m.task);
+    w.Put<double>(m.priority);
+    w.Put<uint64_t>(m.seq);
+    w.Put<uint32_t>(loc_[s].segment);
+    w.Put<uint32_t>(loc_[s].offset);
+    w.Put<uint32_t>(loc_[s].checksum);
+    w.Put<uint32_t>(RecordLength(s));
+    for (const std::vector<float>& col : scores_) w.Put<float>(col[s]);
+  }
+  return out;
+}
+
+absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
+  const std::string where = options_.storage_dir;
+  const size_t cap = capacity_ + 1;
+  const size_t nvar = store_.variable_fields().size();
+  const uint64_t fixed = options_.schema.fixed_row_bytes();
+  const size_t stride = store_.stride();
+  auto bytes_of_record = [&](uint32_t length) {
+    return nvar == 0 ? fixed : fixed + length - stride - 4 * nvar;
+  };
+  auto too_small = [&](uint64_t slot) {
+    return absl::FailedPreconditionError(absl::StrCat(where, " holds an item in slot ", slot,
+                                                      "; reopen it with max_items >= ", slot + 1,
+                                                      " (got ", capacity_, ")"));
+  };
+  limiter_->mu()->AssertHeld();
+  int64_t limiter_inserts = 0;
+  int64_t limiter_samples = 0;
+  if (!r.checkpoint.empty()) {
+    ByteReader in(r.checkpoint);
+    const uint32_t version = in.Get<uint32_t>();
+    if (version != kCheckpointVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, ": checkpoint version ", version, " is not supported"));
+    }
+    const uint32_t hw = in.Get<uint32_t>();
+    const uint32_t ncols = in.Get<uint32_t>();
+    if (hw > cap) return too_small(hw - 1);
+    if (ncols != scores_.size()) {
+      return absl::DataLossError(absl::StrCat(where, ": checkpoint has ", ncols,
+                                              " score columns, the schema ", scores_.size()));
+    }
+    next_seq_ = in.Get<uint64_t>();
+    arrivals_ = in.Get<uint64_t>();
+    max_priority_ = in.Get<double>();
+    for (uint64_t* c :
+         {&counters_.inserted, &counters_.dropped, &counters_.sampled, &counters_.evicted,
+          &counters_.expired, &counters_.deleted, &counters_.priority_updates,
+          &counters_.score_updates, &counters_.missing_keys}) {
+      *c = in.Get<uint64_t>();
+    }
+    limiter_inserts = in.Get<int64_t>();
+    limiter_samples = in.Get<int64_t>();
+    uint64_t rng[4];
+    for (uint64_t& x : rng) x = in.Get<uint64_t>();
+    rng_.SetState(rng);
+    high_water_ = hw;
+    for (Slot s = 0; s < hw; ++s) meta_[s].gen = in.Get<uint32_t>() & ~1u;
+    const uint64_t stored = in.Get<uint64_t>();
+    for (uint64_t k = 0; k < stored && in.ok(); ++k) {
+      const Slot s = in.Get<uint32_t>();
+      if (s >= hw) return absl::DataLossError(absl::StrCat(where, ": checkpoint is corrupt"));
+      SlotMeta& m = meta_[s];
+      m.gen |= 1u;
+      m.sampled = in.Get<uint32_t>();
+      m.group = in.Get<int32_t>();
+      m.task = in.Get<int32_t>();
+      m.priority = in.Get<double>();
+      m.seq = in.Get<uint64_t>();
+      loc_[s].segment = in.Get<uint32_t>();
+      loc_[s].offset = in.Get<uint32_t>();
+      loc_[s].checksum = in.Get<uint32_t>();
+      const uint32_t length = in.Get<uint32_t>();
+      if (nvar != 0) item_bytes_[s] = bytes_of_record(length);
+      for (std::vector<float>& col : scores_) col[s] = in.Get<float>();
+    }
+    if (!in.ok() || in.remaining() != 0) {
+      return absl::DataLossError(absl::StrCat(where, ": checkpoint is truncated or corrupt"));
+    }
+  }
+  // Replay the log written after the checkpoint. Generations only grow, so the highest one seen
+  // for a slot is its latest item; a tombstone removes exactly the generation it names.
+  uint64_t replayed = 0;
+  for (const SegmentStore::Recovered::Entry& re : r.entries) {
+    const IndexEntry& e = re.entry;
+    const Slot s = static_cast<Slot>(e.key & 0xFFFFFFFFu);
+    const uint32_t gen = static_cast<uint32_t>(e.key >> 32);
+    if (s >= cap) return too_small(s);
+    if (s >= high_water_) high_water_ = s + 1;
+    SlotMeta& m = meta_[s];
+    if (e.flags & IndexEntry::kTombstone) {
+      if (m.gen == gen && (gen & 1u)) {
+        m.gen = gen + 1;
+        loc_[s] = Location{};
+      }
+      continue;
+    }
+    if (gen < m.gen || !(gen & 1u)) continue;  // superseded
+    if (gen == m.gen) {
+      // The same item again: a copy compaction made (kRelocated). It lives there now.
+      if (m.gen & 1u)
+        loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum};
+      continue;
+    }
+    m.gen = gen;
+    m.sampled = 0;
+    m.group = e.group;
+    m.task = e.task;
+    m.priority = e.priority;
+    m.seq = e.seq;
+    loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum};
+    if (nvar != 0) item_bytes_[s] = bytes_of_record(e.length);
+    for (std::vector<float>& col : scores_) col[s] = 0.0f;
+    next_seq_ = std::max(next_seq_, e.seq + 1);
+    max_priority_ = std::max(max_priority_, e.priority);
+    ++replayed;
+  }
+  // Rebuild the free list, accounting and selectors (in insertion order, so FIFO/LIFO order and
+  // tie-breaks are as before).
+  std::vector<Slot> live;
+  free_head_ = kNoSlot;
+  for (Slot s = high_water_; s-- > 0;) {
+    if (meta_[s].gen & 1u) {
+      live.push_back(s);
+    } else {
+      meta_[s].seq = free_head_;
+      free_head_ = s;
+    }
+  }
+  std::sort(live.begin(), live.end(), [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return meta_[a].seq < meta_[b].seq;
+  });
+  size_ = 0;
+  bytes_ = 0;
+  for (Slot s : live) {
+    ++size_;
+    bytes_ += item_bytes_.empty() ? fixed : item_bytes_[s];
+    const uint32_t len = RecordLength(s);
+    live_bytes_[loc_[s].segment] += len;
+    ++stored_items_;
+    stored_bytes_ += len;
+    if (InSampler(s)) sampler_->Insert(ItemFor(sampler_score_, s));
+    if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, s));
+    EnterCold(s);  // every restored item starts on storage only
+  }
+  counters_.inserted += replayed;
+  limiter_->RestoreCounters(limiter_inserts + static_cast<int64_t>(replayed), limiter_samples);
+  tier_counters_.recovered_items = size_;
+  // A table reopened with smaller limits sheds what no longer fits.
+  const uint64_t max_bytes = options_.max_bytes;
+  while (size_ > capacity_ || (max_bytes != 0 && bytes_ > max_bytes)) {
+    if (remover_ == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(where, " holds ", size_, " items (", bytes_,
+                                                        " bytes), more than max_items/max_bytes "
+                                                        "allow, and the table has no remover"));
+    }
+    RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
+  }
+  return absl::OkStatus();
+}
+
+// --- Records and frames ----------------------------------------------------------------------
+
+uint32_t TableImpl::RecordLength(Slot slot) const {
+  const size_t nvar = store_.variable_fields().size();
+  if (nvar == 0) return static_cast<uint32_t>(store_.stride());
+  return static_cast<uint32_t>(store_.stride() + 4 * nvar + item_bytes_[slot] -
+                               options_.schema.fixed_row_bytes());
+}
+
+// Record = the row image (stride bytes), then per bytes field in schema order u32 length + data.
+void TableImpl::AppendRecord(Slot slot, AlignedBytes* out) const {
+  const uint32_t frame = frame_[slot];
+  out->append(store_.row_ptr(frame), store_.stride());
+  for (size_t f : store_.variable_fields()) {
+    const std::string_view v = store_.GetBytes(f, frame);
+    const uint32_t len = static_cast<uint32_t>(v.size());
+    out->append(&len, 4);
+    out->append(v.data(), v.size());
+  }
+}
+
+bool TableImpl::FrameAvailable(uint64_t bytes) const {
+  // Dirty items (not yet written) cannot give up their frames; clean ones can be demoted.
+  const uint64_t dirty = resident_bytes_ - clean_resident_bytes_;
+  return (!free_frames_.empty() || residency_->size() > 0) &&
+         dirty + bytes <= options_.dram_budget_bytes;
+}
+
+absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
+  auto ready = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return closed_ || !storage_error_.ok() ||
+           (write_queue_.size() < options_.write_queue_items && FrameAvailable(bytes));
+  };
+  if (!ready()) {
+    WakeWriter();
+    if (!mu_.AwaitWithDeadline(ready, deadline)) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "table '", options_.name, "': timed out waiting for the storage writer (",
+          write_queue_.size(), " writes queued; DRAM frames full of unwritten items)"));
+    }
+  }
+  if (closed_) {
+    return absl::CancelledError(absl::StrCat("table '", options_.name, "' was closed"));
+  }
+  if (!storage_error_.ok()) {
+    return absl::Status(storage_error_.code(),
+                        absl::StrCat("table '", options_.name,
+                                     "': storage writes are failing, inserts are refused until one "
+                                     "succeeds: ",
+                                     storage_error_.message()));
+  }
+  return absl::OkStatus();
+}
+
+uint32_t TableImpl::TakeFrame(uint64_t bytes) {
+  while (free_frames_.empty() || resident_bytes_ + bytes > options_.dram_budget_bytes) {
+    Demote(residency_->Victim(rng_));
+  }
+  const uint32_t frame = free_frames_.back();
+  free_frames_.pop_back();
+  resident_bytes_ += bytes;
+  ++resident_items_;
+  return frame;
+}
+
+void TableImpl::Demote(Slot slot) {
+  residency_->Remove(slot);
+  if (resident_sampling_) sampler_->Remove(slot);
+  const uint64_t bytes =
+      item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+  clean_resident_bytes_ -= bytes;
+  ReleaseFrameOf(slot, bytes);
+  EnterCold(slot);
+  ++tier_counters_.demotions;
+}
+
+void TableImpl::ReleaseFrameOf(Slot slot, uint64_t bytes) {
+  const uint32_t frame = frame_[slot];
+  if (!store_.variable_fields().empty()) store_.ReleaseBytes(frame);
+  frame_slot_[frame] = kNoSlot;
+  free_frames_.push_back(frame);
+  frame_[slot] = kNoFrame;
+  resident_bytes_ -= bytes;
+  --resident_items_;
+}
+
+void TableImpl::ReleaseFrame(Slot slot) {
+  const uint64_t bytes =
+      item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+  const Location loc = loc_[slot];
+  const bool stored = loc.segment != kUnwritten;
+  if (in_cold_[slot]) LeaveCold(slot);
+  if (stored) {
+    const uint32_t len = RecordLength(slot);
+    live_bytes_[loc.segment] -= len;
+    --stored_items_;
+    stored_bytes_ -= len;
+    Enqueue(MakeKey(meta_[slot].gen, slot), /*tombstone=*/true);
+  }
+  if (frame_[slot] != kNoFrame) {
+    if (stored) {
+      residency_->Remove(slot);
+      clean_resident_bytes_ -= bytes;
+    }
+    ReleaseFrameOf(slot, bytes);
+  }
+  loc_[slot] = Location{};
+}
+
+// --- The writer ------------------------------------------------------------------------------
+
+void TableImpl::Enqueue(Key key, bool tombstone) {
+  write_queue_.push_back(PendingWrite{key, tombstone, ++next_ticket_});
+}
+
+void TableImpl::WakeWriter() {
+  {
+    std::lock_guard<std::mutex> l(wake_mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void TableImpl::StopWriter() {
+  {
+    std::lock_guard<std::mutex> l(wake_mu_);
+    writer_stop_ = true;
+  }
+  wake_cv_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+void TableImpl::WriterLoop() {
+  // After a failed write, retry with exponential backoff (10 ms .. 1 s).
+  auto backoff = std::chrono::milliseconds(0);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(wake_mu_);
+      if (backoff.count() > 0) {
+        wake_cv_.wait_for(l, backoff, [this] { return writer_stop_; });
+      } else {
+        // The timeout is a safety net only: every enqueuer wakes the writer.
+        wake_cv_.wait_for(l, std::chrono::milliseconds(50),
+                          [this] { return wake_ || writer_stop_; });
+      }
+      if (writer_stop_) return;
+      wake_ = false;
+    }
+    MutexLock w(&writer_mu_);
+    bool failed = false;
+    while (WriteGroup(&failed)) {
+    }
+    backoff = failed ? std::clamp(backoff * 2, std::chrono::milliseconds(10),
+                                  std::chrono::milliseconds(1000))
+                     : std::chrono::milliseconds(0);
+    if (failed) continue;
+    // Between groups: reclaim space, one paced step at a time (inserts come first).
+    if (CompactStep()) {
+      std::lock_guard<std::mutex> l(wake_mu_);
+      wake_ = true;  // more may be due; come back without sleeping
+    }
+    // Bound recovery work (and compaction's carried tombstones) with a fresh checkpoint once
+    // many segments would be replayed.
+    if (options_.durability != Durability::kNone) {
+      const uint32_t replay_from = segments_->replay_from();
+      size_t replayed = 0;
+      for (const SegmentInfo& s : segments_->segments()) replayed += s.id >= replay_from;
+      if (replayed > kAutoCheckpointSegments) CheckpointLocked().IgnoreError();
+    }
+  }
+}
+
+bool TableImpl::WriteGroup(bool* failed) {
+  AlignedBytes records;
+  std::vector<IndexEntry> entries;
+  std::vector<PendingWrite> taken;
+  {
+    MutexLock lock(&mu_);
+    if (write_queue_.empty()) return false;
+    while (!write_queue_.empty() && entries.size() < kMaxGroupEntries &&
+           records.size() < kMaxGroupBytes) {
+      const PendingWrite w = write_queue_.front();
+      write_queue_.pop_front();
+      taken.push_back(w);
+      if (w.tombstone) {
+        entries.push_back(IndexEntry{.flags = IndexEntry::kTombstone, .key = w.key});
+        continue;
+      }
+      const Slot slot = Resolve(w.key);
+      if (slot == kNoSlot) continue;  // removed before it was written: nothing to store
+      const size_t offset = records.size();
+      AppendRecord(slot, &records);
+      const size_t len = records.size() - offset;
+      PadRecords(&records);  // the next record starts aligned (O_DIRECT reads)
+      const SlotMeta& m = meta_[slot];
+      entries.push_back(IndexEntry{.key = w.key,
+                                   .seq = m.seq,
+                                   .data_offset = offset,
+                                   .length = static_cast<uint32_t>(len),
+                                   .group = m.group,
+                                   .task = m.task,
+                                   .checksum = RecordChecksum(records.data() + offset, len),
+                                   .priority = m.priority});
+    }
+  }
+  uint32_t segment = 0;
+  absl::Status s =
+      entries.empty()
+          ? absl::OkStatus()
+          : segments_->Append(std::string_view(records.data(), records.size()), &entries, &segment);
+  MutexLock lock(&mu_);
+  if (!s.ok()) {
+    // Keep everything queued, in order; the items stay in DRAM (dirty) until a retry succeeds.
+    for (auto it = taken.rbegin(); it != taken.rend(); ++it) write_queue_.push_front(*it);
+    storage_error_ = s;
+    *failed = true;
+    return false;
+  }
+  storage_error_ = absl::OkStatus();
+  for (const IndexEntry& e : entries) {
+    ++tier_counters_.records_written;
+    if (e.flags & IndexEntry::kTombstone) continue;
+    const Slot slot = Resolve(e.key);
+    if (slot == kNoSlot) {
+      // Removed while being written: the record is garbage, and must not come back at reopen.
+      Enqueue(e.key, /*tombstone=*/true);
+      continue;
+    }
+    loc_[slot] = Location{segment, static_cast<uint32_t>(e.data_offset), e.checksum};
+    live_bytes_[segment] += e.length;
+    ++stored_items_;
+    stored_bytes_ += e.length;
+    // Now clean: its frame may be given up.
+    clean_resident_bytes_ +=
+        item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+    residency_->Insert(ItemFor(-1, slot));
+  }
+  durable_ticket_ = taken.back().ticket;
+  return true;
+}
+
+absl::Status TableImpl::AwaitDurable(uint64_t ticket, absl::Time deadline) {
+  auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return durable_ticket_ >= ticket || !storage_error_.ok();
+  };
+  if (!mu_.AwaitWithDeadline(done, deadline)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "table '", options_.name,
+        "': timed out waiting for inserted items to be written (they are in the table, "
+        "not yet durable)"));
+  }
+  if (durable_ticket_ < ticket) {
+    return absl::Status(storage_error_.code(),
+                        absl::StrCat("table '", options_.name,
+                                     "': inserted items are in the table but not durable: ",
+                                     storage_error_.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TableImpl::Checkpoint() {
+  if (!tiered_ || !storage_open_) return absl::OkStatus();
+  MutexLock w(&writer_mu_);
+  if (options_.durability == Durability::kNone) {
+    // Nothing survives a close in this mode: just write what is queued.
+    bool failed = false;
+    while (WriteGroup(&failed)) {
+    }
+    MutexLock lock(&mu_);
+    return storage_error_;
+  }
+  return CheckpointLocked();
+}
+
+absl::Status TableImpl::CheckpointLocked() {
+  bool failed = false;
+  while (WriteGroup(&failed)) {
+  }
+  {
+    MutexLock lock(&mu_);
+    if (!storage_error_.ok()) return storage_error_;
+  }
+  // Everything written so far is in segments below `first`; what comes later lands in `first` or
+  // above and is replayed on top of the checkpoint.
+  ASSIGN_OR_RETURN(const uint32_t first, segments_->Roll());
+  std::string body;
+  {
+    MutexLock lock(&mu_);
+    body = EncodeCheckpoint();
+  }
+  return segments_->WriteCheckpoint(body, first);
+}
+
+// --- Reads -----------------------------------------------------------------------------------
+
+void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t* const* dst,
+                           SampleBatch* out) {
+  const std::vector<Key>& keys = BatchWriter::keys(out);
+  const size_t nf = options_.schema.num_fields();
+  plan->dst.assign(dst, dst + nf);
+  plan->staged = !store_.variable_fields().empty();
+  plan->direct = !plan->staged && store_.fixed_fields().size() == 1 &&
+                 store_.stride() == store_.row_bytes(store_.fixed_fields()[0]);
+  constexpr size_t kAlign = kDirectIoAlignment;
+  auto round_up = [](size_t x) { return (x + kAlign - 1) / kAlign * kAlign; };
+  plan->n = n;
+  if (plan->staged) plan->staging_offsets.assign(n + 1, 0);
+  std::shared_ptr<const Segment> pin;
+  uint64_t hits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Slot s = slots[i];
+    const uint32_t frame = frame_[s];
+    if (frame != kNoFrame) {
+      ++hits;
+      if (plan->staged) {
+        plan->staging_offsets[i] = plan->staging.size();
+        AppendRecord(s, &plan->staging);
+      } else {
+        store_.CopyRowOut(frame, i, dst);
+      }
+      continue;
+    }
+    const Location loc = loc_[s];
+    if (pin == nullptr || pin->id != loc.segment) pin = segments_->GetSegment(loc.segment);
+    const uint32_t len = RecordLength(s);
+    // O_DIRECT reads whole aligned blocks into aligned memory. The output array of a one-field
+    // schema is page-aligned (Buffer), so a record of whole pages can still land in it.
+    const bool direct_io = pin != nullptr && pin->data->direct_io();
+    const uint32_t read_len = direct_io ? static_cast<uint32_t>(round_up(len)) : len;
+    const bool into_output = plan->direct && (!direct_io || len % kAlign == 0);
+    size_t staging_offset = 0;
+    if (!into_output) {
+      staging_offset = direct_io ? round_up(plan->staging.size()) : plan->staging.size();
+      plan->staging.resize(staging_offset + read_len);
+      if (plan->staged) plan->staging_offsets[i] = staging_offset;
+    }
+    plan->cold.push_back(
+        ReadPlan::Cold{i, keys[i], loc, len, staging_offset, read_len, into_output, pin});
+  }
+  if (plan->staged) plan->staging_offsets[n] = plan->staging.size();
+  tier_counters_.dram_hits += hits;
+  tier_counters_.dram_misses += n - hits;
+}
+
+absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
+  const RowStore& store_ = layout();  // the row layout only: immutable, no lock needed
+  std::vector<ReadOp> ops(plan->cold.size());
+  for (size_t k = 0; k < plan->cold.size(); ++k) {
+    const ReadPlan::Cold& c = plan->cold[k];
+    if (c.segment == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("segment ", c.loc.segment, " of key ", c.key, " is missing"));
+    }
+    ops[k].file = c.segment->data.get();
+    ops[k].offset = c.loc.offset;
+    ops[k].length = c.read_length;
+    ops[k].dst = c.into_output ? reinterpret_cast<char*>(plan->dst[store_.fixed_fields()[0]]) +
+                                     c.index * static_cast<size_t>(c.length)
+                               : plan->staging.data() + c.staging_offset;
+  }
+  if (!ops.empty()) reader_->ReadAll(absl::MakeSpan(ops));
+  std::vector<std::string> corrupt;
+  std::vector<Key> corrupt_keys;
+  absl::Status io_error;
+  for (size_t k = 0; k < ops.size(); ++k) {
+    const ReadPlan::Cold& c = plan->cold[k];
+    if (!ops[k].status.ok()) {
+      if (io_error.ok()) {
+        io_error = absl::Status(ops[k].status.code(),
+                                absl::StrCat("reading key ", c.key, " from ", c.segment->path, ": ",
+                                             ops[k].status.message()));
+      }
+      continue;
+    }
+    if (RecordChecksum(ops[k].dst, c.length) != c.loc.checksum) {
+      corrupt_keys.push_back(c.key);
+      corrupt.push_back(absl::StrCat("key ", c.key, " (", c.segment->path, " offset ", c.loc.offset,
+                                     ", ", c.length, " bytes)"));
+      continue;
+    }
+    if (!c.into_output && !plan->staged) {
+      store_.ScatterRow(reinterpret_cast<const uint8_t*>(ops[k].dst), c.index, plan->dst.data());
+    }
+  }
+  if (!corrupt.empty()) {
+    MutexLock lock(&mu_);
+    for (Key key : corrupt_keys) {
+      const Slot s = Resolve(key);
+      if (s != kNoSlot) {
+        RemoveSlot(s, Removal::kDeleted);
+        ++tier_counters_.corrupt_items;
+      }
+    }
+    return absl::DataLossError(
+        absl::StrCat("table '", options_.name, "': ", corrupt.size(),
+                     " stored items failed their checksum and were removed from the table: ",
+                     absl::StrJoin(corrupt, "; ")));
+  }
+  RETURN_IF_ERROR(io_error);
+  if (!plan->staged) return absl::OkStatus();
+  // Decode every staged record: fixed fields from the row image, bytes fields after it.
+  std::vector<FieldData>& fields = BatchWriter::fields(out);
+  const size_t n = plan->n;
+  const char* base = plan->staging.data();
+  for (size_t i = 0; i < n; ++i) {
+    store_.ScatterRow(reinterpret_cast<const uint8_t*>(base + plan->staging_offsets[i]), i,
+                      plan->dst.data());
+  }
+  for (size_t vf = 0; vf < store_.variable_fields().size(); ++vf) {
+    const size_t f = store_.variable_fields()[vf];
+    // Locate field vf in each record: skip the row image and the bytes fields before it.
+    std::vector<std::string_view> values(n);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const char* p = base + plan->staging_offsets[i] + store_.stride();
+      for (size_t k = 0;; ++k) {
+        uint32_t len;
+        std::memcpy(&len, p, 4);
+        if (k == vf) {
+          values[i] = std::string_view(p + 4, len);
+          break;
+        }
+        p += 4 + len;
+      }
+      total += values[i].size();
+    }
+    FieldData& fd = fields[f];
+    Buffer* off = BatchWriter::Reserve(&fd.offsets, (n + 1) * sizeof(uint64_t));
+    auto* offsets = reinterpret_cast<uint64_t*>(off->data());
+    Buffer* buf = BatchWriter::Reserve(&fd.data, total);
+    offsets[0] = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!values[i].empty())
+        std::memcpy(buf->data() + offsets[i], values[i].data(), values[i].size());
+      offsets[i + 1] = offsets[i] + values[i].size();
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --- Info and invariants -----------------------------------------------------------------------
+
+void TableImpl::TierInfoLocked(TierInfo* t) const {
+  *t = tier_counters_;
+  t->enabled = true;
+  t->dram_items = resident_items_;
+  t->dram_bytes = resident_bytes_;
+  t->stored_items = stored_items_;
+  t->stored_bytes = stored_bytes_;
+  t->pending_writes = write_queue_.size();
+  t->segments = live_bytes_.size();
+  const uint64_t lookups = t->dram_hits + t->dram_misses;
+  t->dram_hit_rate = lookups == 0 ? 0 : static_cast<double>(t->dram_hits) / lookups;
+  t->storage_error = storage_error_.ok() ? "" : std::string(storage_error_.message());
+  if (segments_ != nullptr) {
+    t->disk_bytes = segments_->disk_bytes();
+    t->writes_issued = segments_->appends();
+    t->bytes_written = segments_->bytes_written();
+    t->syncs = segments_->syncs();
+  }
+  if (reader_ != nullptr) {
+    const ReaderStats rs = reader_->stats();
+    t->reader = rs.backend;
+    t->reads_issued = rs.submitted;
+    t->reads_completed = rs.completed;
+    t->read_bytes = rs.bytes;
+    t->reads_in_flight = rs.in_flight;
+    t->max_reads_in_flight = rs.max_in_flight;
+    t->read_p50_us = rs.latency_p50_us;
+    t->read_p99_us = rs.latency_p99_us;
+  }
+}
+
+absl::Status TableImpl::CheckTierInvariants() const {
+  uint64_t resident = 0;
+  uint64_t resident_bytes = 0;
+  uint64_t clean_bytes = 0;
+  uint64_t stored = 0;
+  std::vector<Slot> clean_resident;
+  absl::flat_hash_map<uint32_t, uint64_t> live_bytes;
+  for (Slot s = 0; s < high_water_; ++s) {
+    const bool live = meta_[s].gen & 1u;
+    const uint32_t frame = frame_[s];
+    if (!live) {
+      if (frame != kNoFrame || loc_[s].segment != kUnwritten) {
+        return absl::InternalError(absl::StrCat("free slot ", s, " holds a frame or a record"));
+      }
+      continue;
+    }
+    const uint64_t bytes = item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[s];
+    const bool written = loc_[s].segment != kUnwritten;
+    if (!written && frame == kNoFrame) {
+      return absl::InternalError(absl::StrCat("slot ", s, " is neither in DRAM nor stored"));
+    }
+    if (written) {
+      ++stored;
+      live_bytes[loc_[s].segment] += RecordLength(s);
+    }
+    if (frame != kNoFrame) {
+      if (frame >= frames_ || frame_slot_[frame] != s) {
+        return absl::InternalError(absl::StrCat("slot ", s, " and frame ", frame, " disagree"));
+      }
+      ++resident;
+      resident_bytes += bytes;
+      if (written) {
+        clean_bytes += bytes;
+        clean_resident.push_back(s);
+      }
+    }
+  }
+  if (resident != resident_items_ || resident_bytes != resident_bytes_ ||
+      clean_bytes != clean_resident_bytes_) {
+    return absl::InternalError(absl::StrCat("residency counts ", resident_items_, " items / ",
+                                            resident_bytes_, " bytes (", clean_resident_bytes_,
+                                            " clean); found ", resident, " / ", resident_bytes,
+                                            " (", clean_bytes, ")"));
+  }
+  if (resident_bytes_ > options_.dram_budget_bytes) {
+    return absl::InternalError(absl::StrCat(
+        "DRAM holds ", resident_bytes_, " bytes, over the budget of ", options_.dram_budget_bytes));
+  }
+  if (resident + free_frames_.size() != frames_) {
+    return absl::InternalError(
+        absl::StrCat(resident, " resident + ", free_frames_.size(), " free frames != ", frames_));
+  }
+  if (stored != stored_items_) {
+    return absl::InternalError(absl::StrCat(stored, " stored items, counted ", stored_items_));
+  }
+  for (const auto& [seg, bytes] : live_bytes) {
+    auto it = live_bytes_.find(seg);
+    if (it == live_bytes_.end() || it->second != bytes) {
+      return absl::InternalError(absl::StrCat("segment ", seg, " holds ", bytes,
+                                              " live bytes, counted ",
+                                              it == live_bytes_.end() ? 0 : it->second));
+    }
+  }
+  if (residency_->size() != clean_resident.size()) {
+    return absl::InternalError(absl::StrCat("residency order holds ", residency_->size(),
+                                            " items, expected ", clean_resident.size()));
+  }
+  return residency_->CheckInvariants(clean_resident);
+}
+
+}  // namespace strata::internal

@@ -1,0 +1,839 @@
+// Tables with storage (the SSD tier): round trips through segments, DRAM budget, reopen,
+// durability after a simulated crash, fault injection, corruption, concurrency.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "env/fault_env.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "strata/table.h"
+#include "util/random.h"
+
+namespace strata {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int kDim = 16;  // 64-byte observation
+
+// obs[j] = id * 1000 + j, id = the item's own int64 field: every row proves its own content.
+Schema ItemSchema() {
+  return *Schema::Builder()
+              .Fixed("obs", DType::kF32, {kDim})
+              .Fixed("id", DType::kI64)
+              .Score("loss")
+              .Build();
+}
+
+TableOptions Tiered(Env* env, const std::string& dir, uint64_t dram_items, uint64_t max_items) {
+  TableOptions o;
+  o.name = "tiered";
+  o.schema = ItemSchema();
+  o.max_items = max_items;
+  o.storage_dir = dir;
+  o.env = env;
+  o.dram_budget_bytes = dram_items * o.schema.fixed_row_bytes();
+  o.durability = Durability::kFlush;
+  o.segment_bytes = 64 << 10;  // small, so tests cross segment boundaries
+  return o;
+}
+
+std::unique_ptr<Table> Open(TableOptions o) {
+  auto t = Table::Create(std::move(o));
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? std::move(t).value() : nullptr;
+}
+
+absl::Status InsertIds(Table& t, int64_t first, int n, std::vector<Key>* keys,
+                       std::vector<double> priorities = {}) {
+  std::vector<float> obs(static_cast<size_t>(n) * kDim);
+  std::vector<int64_t> ids(n);
+  for (int i = 0; i < n; ++i) {
+    ids[i] = first + i;
+    for (int j = 0; j < kDim; ++j) obs[i * kDim + j] = static_cast<float>((first + i) * 1000 + j);
+  }
+  ItemBatch b;
+  b.Add("obs", DType::kF32, {n, kDim}, obs.data()).Add("id", DType::kI64, {n}, ids.data());
+  if (!priorities.empty()) b.set_priorities(priorities);
+  return t.Insert(b, keys);
+}
+
+// Checks that every row of `b` is intact; returns the ids in order.
+std::vector<int64_t> CheckRows(const SampleBatch& b) {
+  std::vector<int64_t> ids;
+  const auto obs = b.field(0).values<float>();
+  const auto id = b.field(1).values<int64_t>();
+  for (size_t i = 0; i < b.size(); ++i) {
+    for (int j = 0; j < kDim; ++j) {
+      EXPECT_EQ(obs[i * kDim + j], static_cast<float>(id[i] * 1000 + j)) << "row " << i;
+    }
+    ids.push_back(id[i]);
+  }
+  return ids;
+}
+
+class TierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mem_ = NewMemEnv();
+    dir_ = "/tier";
+  }
+  std::unique_ptr<Env> mem_;
+  std::string dir_;
+};
+
+TEST_F(TierTest, ItemsBeyondTheDramBudgetComeBackFromStorage) {
+  auto t = Open(Tiered(mem_.get(), dir_, /*dram_items=*/10, /*max_items=*/1000));
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 300, &keys).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());  // all written
+  TierInfo info = t->info().tier;
+  EXPECT_TRUE(info.enabled);
+  EXPECT_LE(info.dram_items, 10u);
+  EXPECT_LE(info.dram_bytes, 10 * ItemSchema().fixed_row_bytes());
+  EXPECT_EQ(info.stored_items, 300u);
+  EXPECT_GT(info.demotions, 280u);
+  SampleBatch out;
+  auto got = t->Get(keys, &out);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(*got, 300u);
+  std::vector<int64_t> ids = CheckRows(out);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(ids[i], i);
+  info = t->info().tier;
+  EXPECT_EQ(info.dram_hits + info.dram_misses, 300u);
+  EXPECT_GE(info.dram_misses, 290u);
+  EXPECT_EQ(info.reads_completed, info.dram_misses);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, UniformSamplingOverStorageIsUniformAndIntact) {
+  auto t = Open(Tiered(mem_.get(), dir_, 8, 200));
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 200, &keys).ok());
+  std::vector<int> count(200, 0);
+  SampleBatch out;
+  constexpr int kDraws = 200 * 100;
+  for (int b = 0; b < kDraws / 100; ++b) {
+    ASSERT_TRUE(t->Sample(SampleOptions{.batch_size = 100}, &out).ok());
+    for (int64_t id : CheckRows(out)) ++count[id];
+  }
+  // Chi-square, 199 degrees of freedom: the 1e-4 critical value is about 284.
+  double chi2 = 0;
+  for (int c : count) chi2 += (c - 100.0) * (c - 100.0) / 100.0;
+  EXPECT_LT(chi2, 284.0);
+  EXPECT_GT(t->info().tier.dram_misses, 0u);
+}
+
+TEST_F(TierTest, BytesFieldsRoundTripThroughStorage) {
+  TableOptions o = Tiered(mem_.get(), dir_, 4, 100);
+  o.schema = *Schema::Builder().Fixed("id", DType::kI32).Bytes("blob").Bytes("note").Build();
+  o.dram_budget_bytes = 4096;
+  auto t = Open(o);
+  std::vector<std::string> blobs;
+  std::vector<std::string> notes;
+  std::vector<Key> keys;
+  for (int i = 0; i < 60; ++i) {
+    blobs.push_back(
+        std::string(static_cast<size_t>(i * 37 % 900), static_cast<char>('a' + i % 26)));
+    notes.push_back(i % 3 == 0 ? "" : absl::StrCat("note ", i));
+    const int32_t id = i;
+    const std::string_view b[] = {blobs.back()};
+    const std::string_view n[] = {notes.back()};
+    ItemBatch batch;
+    batch.Add("id", DType::kI32, {1}, &id).AddBytes("blob", b).AddBytes("note", n);
+    ASSERT_TRUE(t->Insert(batch, &keys).ok());
+  }
+  ASSERT_TRUE(t->Checkpoint().ok());
+  for (int round = 0; round < 2; ++round) {  // the second round reads what the first promoted
+    SampleBatch out;
+    ASSERT_EQ(*t->Get(keys, &out), 60u);
+    for (int i = 0; i < 60; ++i) {
+      EXPECT_EQ(out.field(0).values<int32_t>()[i], i);
+      EXPECT_EQ(out.field(1).bytes(i), blobs[i]);
+      EXPECT_EQ(out.field(2).bytes(i), notes[i]);
+    }
+  }
+  EXPECT_GT(t->info().tier.dram_misses, 0u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, ReopenRestoresItemsKeysPrioritiesAndCounters) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 500);
+  o.sampler = Prioritized(0.6, 0.4);
+  std::vector<Key> keys;
+  std::vector<double> prio(120);
+  for (int i = 0; i < 120; ++i) prio[i] = 1.0 + i;
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(InsertIds(*t, 0, 120, &keys, prio).ok());
+    // Change some priorities, delete some items, sample a little.
+    std::vector<Key> upd(keys.begin(), keys.begin() + 10);
+    std::vector<double> p(10, 500.0);
+    ASSERT_EQ(*t->UpdatePriorities(upd, p), 10u);
+    std::vector<Key> del(keys.begin() + 100, keys.end());
+    ASSERT_EQ(*t->Delete(del), 20u);
+    SampleBatch out;
+    ASSERT_TRUE(t->Sample(SampleOptions{.batch_size = 5}, &out).ok());
+    t->Close();
+  }
+  auto t = Open(o);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->size(), 100u);
+  const TableInfo info = t->info();
+  EXPECT_EQ(info.inserted, 120u);
+  EXPECT_EQ(info.deleted, 20u);
+  EXPECT_EQ(info.sampled, 5u);
+  EXPECT_EQ(info.priority_updates, 10u);
+  EXPECT_EQ(info.tier.recovered_items, 100u);
+  SampleBatch out;
+  std::vector<size_t> missing;
+  ASSERT_EQ(*t->Get(keys, &out, &missing), 100u);
+  EXPECT_EQ(missing.size(), 20u);  // the deleted keys stay stale
+  std::vector<int64_t> ids = CheckRows(out);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(ids[i], i);
+    EXPECT_EQ(out.priorities()[i], i < 10 ? 500.0 : 1.0 + i);
+  }
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  // New items get new keys; old keys still name their items.
+  std::vector<Key> more;
+  ASSERT_TRUE(InsertIds(*t, 1000, 5, &more).ok());
+  for (Key k : more) EXPECT_EQ(std::count(keys.begin(), keys.end(), k), 0);
+  EXPECT_EQ(*t->Get(more, &out), 5u);
+}
+
+TEST_F(TierTest, ReopenAfterCrashKeepsEverySyncedInsert) {
+  // kSync: an acknowledged insert survives power loss (FaultInjectionEnv::Crash drops every
+  // byte not synced).
+  internal::FaultInjectionEnv fault(mem_.get());
+  TableOptions o = Tiered(&fault, dir_, 10, 1000);
+  o.durability = Durability::kSync;
+  std::vector<Key> keys;
+  {
+    auto t = Open(o);
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(InsertIds(*t, i * 5, 5, &keys).ok());
+    ASSERT_TRUE(fault.Crash(internal::FaultInjectionEnv::CrashMode::kTornLastAppend, 7).ok());
+    // The table dies with the "power": its Close cannot write any more.
+  }
+  auto t = Open(o);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->size(), 200u);
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(keys, &out), 200u);
+  std::vector<int64_t> ids = CheckRows(out);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(ids[i], i);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, DurabilityNoneStartsEmpty) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 100);
+  o.durability = Durability::kNone;
+  {
+    auto t = Open(o);
+    std::vector<Key> keys;
+    ASSERT_TRUE(InsertIds(*t, 0, 50, &keys).ok());
+  }
+  auto t = Open(o);
+  EXPECT_EQ(t->size(), 0u);
+}
+
+TEST_F(TierTest, WrongSchemaOrSecondOpenIsRefused) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 100);
+  auto t = Open(o);
+  auto second = Table::Create(o);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  t.reset();
+  TableOptions other = o;
+  other.schema = *Schema::Builder().Fixed("obs", DType::kF64, {kDim}).Build();
+  auto wrong = Table::Create(other);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(wrong.status().message(), HasSubstr("schema"));
+}
+
+TEST_F(TierTest, CloseReleasesTheDirectory) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 100);
+  auto first = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*first, 0, 30, &keys).ok());
+  first->Close();  // the object lives on, the directory is free
+  auto second = Open(o);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->size(), 30u);
+}
+
+TEST_F(TierTest, ForeignFilesAreNeverTouched) {
+  ASSERT_TRUE(mem_->CreateDirIfMissing(dir_).ok());
+  {
+    auto f = mem_->NewWritableFile(dir_ + "/thesis.tex", false);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Append("precious").ok());
+  }
+  for (Durability d : {Durability::kNone, Durability::kFlush}) {
+    TableOptions o = Tiered(mem_.get(), dir_, 10, 100);
+    o.durability = d;
+    auto t = Table::Create(o);
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(t.status().message(), HasSubstr("thesis.tex"));
+  }
+  EXPECT_TRUE(mem_->FileExists(dir_ + "/thesis.tex"));
+}
+
+TEST_F(TierTest, ReopenWithFewerItemsEvictsWithTheRemover) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 100);
+  std::vector<Key> keys;
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(InsertIds(*t, 0, 100, &keys).ok());
+  }
+  o.max_items = 60;  // slots above 60 were used: refused, naming the limit
+  auto refused = Table::Create(o);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("max_items"));
+  o.max_items = 100;
+  o.max_bytes = 40 * o.schema.fixed_row_bytes();
+  auto t = Open(o);
+  EXPECT_EQ(t->size(), 40u);
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(std::vector<Key>(keys.begin() + 60, keys.end()), &out),
+            40u);  // FIFO kept the newest
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, FullDiskRefusesInsertsKeepsTheTableAndRecovers) {
+  internal::FaultInjectionEnv fault(mem_.get());
+  TableOptions o = Tiered(&fault, dir_, 10, 1000);
+  auto t = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 50, &keys).ok());
+  fault.NoSpaceAfter(0);
+  absl::Status s = InsertIds(*t, 50, 5, &keys);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  const size_t kept = t->size();  // items admitted before the failure stay (documented)
+  EXPECT_GE(kept, 50u);
+  EXPECT_THAT(s.message(), HasSubstr("seg-"));
+  EXPECT_THAT(t->info().tier.storage_error, HasSubstr("seg-"));
+  // Further inserts are refused while writes fail; what is stored stays readable.
+  EXPECT_FALSE(InsertIds(*t, 60, 1, &keys).ok());
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(std::vector<Key>(keys.begin(), keys.begin() + 50), &out), 50u);
+  CheckRows(out);
+  fault.ClearFaults();
+  // The writer retries with backoff; inserts succeed again once it did.
+  absl::Status again;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<Key> k;
+    again = InsertIds(*t, 100, 1, &k);
+    if (again.ok()) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(again.ok()) << again;
+  EXPECT_EQ(t->info().tier.storage_error, "");
+  ASSERT_TRUE(t->Checkpoint().ok());
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  // Items of the refused insert that were admitted stayed in DRAM and were written on the retry.
+  EXPECT_EQ(t->size(), kept + 1);
+  EXPECT_EQ(t->info().tier.stored_items, kept + 1);
+}
+
+TEST_F(TierTest, ReadErrorIsReportedAndTheTableStaysUsable) {
+  internal::FaultInjectionEnv fault(mem_.get());
+  auto t = Open(Tiered(&fault, dir_, 4, 100));
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 100, &keys).ok());
+  fault.FailNth(internal::FaultInjectionEnv::Op::kRead, fault.reads() + 1,
+                absl::DataLossError("injected EIO"));
+  SampleBatch out;
+  auto got = t->Get(keys, &out);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(got.status().message(), HasSubstr("injected EIO"));
+  ASSERT_EQ(*t->Get(keys, &out), 100u);
+  CheckRows(out);
+  EXPECT_EQ(t->size(), 100u);
+}
+
+TEST(TierPosixTest, CorruptRecordIsDataLossAndIsRemoved) {
+  const std::string dir = ::testing::TempDir() + "/strata_tier_corrupt";
+  std::filesystem::remove_all(dir);
+  TableOptions o = Tiered(Env::Posix(), dir, 2, 100);
+  auto t = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 20, &keys).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  // Flip one byte of the first record (item 0, long demoted) in the first segment.
+  std::string seg;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".data") && (seg.empty() || name < seg)) seg = name;
+  }
+  const int fd = ::open((dir + "/" + seg).c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  char c;
+  ASSERT_EQ(::pread(fd, &c, 1, 10), 1);
+  c ^= 0x40;
+  ASSERT_EQ(::pwrite(fd, &c, 1, 10), 1);
+  ::close(fd);
+  SampleBatch out;
+  auto got = t->Get(keys, &out);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(got.status().message(), HasSubstr(absl::StrCat("key ", keys[0])));
+  EXPECT_EQ(t->info().tier.corrupt_items, 1u);
+  std::vector<size_t> missing;
+  ASSERT_EQ(*t->Get(keys, &out, &missing), 19u);
+  EXPECT_EQ(missing, std::vector<size_t>{0});
+  CheckRows(out);
+  t.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TierPosixTest, ReopenOnDiskWithIoUring) {
+  const std::string dir = ::testing::TempDir() + "/strata_tier_reopen";
+  std::filesystem::remove_all(dir);
+  TableOptions o = Tiered(Env::Posix(), dir, 16, 5000);
+  std::vector<Key> keys;
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(InsertIds(*t, 0, 3000, &keys).ok());
+  }
+  auto t = Open(o);
+  ASSERT_EQ(t->size(), 3000u);
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(keys, &out), 3000u);
+  std::vector<int64_t> ids = CheckRows(out);
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(ids[i], i);
+  const TierInfo info = t->info().tier;
+  EXPECT_EQ(info.dram_misses, 3000u);
+  EXPECT_GT(info.read_p50_us, 0);
+  std::cout << "reader: " << info.reader << "\n";
+  t.reset();
+  std::filesystem::remove_all(dir);
+}
+
+// Waits (up to 10 s) until the writer thread's compaction has nothing left to do.
+void AwaitCompaction(Table& t, uint64_t min_compacted) {
+  uint64_t last = ~uint64_t{0};
+  for (int i = 0; i < 500; ++i) {
+    const TierInfo info = t.info().tier;
+    if (info.segments_compacted >= min_compacted && info.segments_compacted == last) return;
+    last = info.segments_compacted;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+TEST_F(TierTest, FifoEvictionDeletesDeadSegments) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 200);
+  o.segment_bytes = 8 << 10;  // ~100 records
+  o.compaction_bytes_per_second = 0;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(InsertIds(*t, i * 40, 40, &keys).ok());
+  AwaitCompaction(*t, 10);
+  const TierInfo info = t->info().tier;
+  // 2000 records were written in ~25 segments; only the last 200 items are live.
+  EXPECT_GE(info.segments_compacted, 10u);
+  EXPECT_LE(info.segments, 6u);
+  EXPECT_LT(info.disk_bytes, 8u * (8 << 10) + 2000 * 64 * 2);
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(std::vector<Key>(keys.end() - 200, keys.end()), &out), 200u);
+  std::vector<int64_t> ids = CheckRows(out);
+  EXPECT_EQ(ids.front(), 1800);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, CompactionMovesLiveRecordsAndReopenFindsThem) {
+  internal::FaultInjectionEnv fault(mem_.get());
+  TableOptions o = Tiered(&fault, dir_, 10, 5000);
+  o.segment_bytes = 16 << 10;
+  o.compaction_bytes_per_second = 0;
+  o.durability = Durability::kSync;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 2000, &keys).ok());
+  // Delete 3 of every 4 items: every sealed segment drops to ~25% live.
+  std::vector<Key> gone;
+  std::vector<Key> kept;
+  for (size_t i = 0; i < keys.size(); ++i) (i % 4 == 0 ? kept : gone).push_back(keys[i]);
+  ASSERT_EQ(*t->Delete(gone), gone.size());
+  const uint64_t disk_before = t->info().tier.disk_bytes;
+  AwaitCompaction(*t, 5);
+  TierInfo info = t->info().tier;
+  EXPECT_GE(info.segments_compacted, 5u);
+  EXPECT_GT(info.compaction_bytes_moved, 0u);
+  EXPECT_LT(info.disk_bytes, disk_before);
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(kept, &out), kept.size());
+  std::vector<int64_t> ids = CheckRows(out);
+  for (size_t i = 0; i < kept.size(); ++i) EXPECT_EQ(ids[i], static_cast<int64_t>(4 * i));
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  // Power loss now: the relocations were synced, so every kept item comes back, none of the
+  // deleted ones does.
+  ASSERT_TRUE(fault.Crash().ok());
+  t.reset();
+  t = Open(o);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->size(), kept.size());
+  std::vector<size_t> missing;
+  ASSERT_EQ(*t->Get(kept, &out, &missing), kept.size());
+  CheckRows(out);
+  EXPECT_EQ(*t->Get(gone, &out), 0u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST(TierPosixTest, DirectIoReadsPageAlignedRecords) {
+  const std::string dir = ::testing::TempDir() + "/strata_tier_direct";
+  for (const bool one_field : {true, false}) {
+    std::filesystem::remove_all(dir);
+    TableOptions o;
+    o.name = "direct";
+    o.schema =
+        one_field
+            ? *Schema::Builder().Fixed("page", DType::kU8, {8192}).Build()
+            : *Schema::Builder().Fixed("page", DType::kU8, {1000}).Fixed("id", DType::kI64).Build();
+    o.max_items = 1000;
+    o.storage_dir = dir;
+    o.direct_io = true;
+    o.dram_budget_bytes = 8 * o.schema.fixed_row_bytes();
+    o.segment_bytes = 1 << 20;
+    o.compaction_bytes_per_second = 0;
+    std::vector<Key> keys;
+    {
+      auto t = Open(o);
+      for (int b = 0; b < 10; ++b) {
+        const int n = 30;
+        const size_t row = one_field ? 8192 : 1000;
+        std::vector<uint8_t> page(n * row);
+        std::vector<int64_t> ids(n);
+        for (int i = 0; i < n; ++i) {
+          ids[i] = b * n + i;
+          for (size_t j = 0; j < row; ++j) page[i * row + j] = static_cast<uint8_t>(ids[i] * 7 + j);
+        }
+        ItemBatch batch;
+        batch.Add("page", DType::kU8, {n, static_cast<int64_t>(row)}, page.data());
+        if (!one_field) batch.Add("id", DType::kI64, {n}, ids.data());
+        ASSERT_TRUE(t->Insert(batch, &keys).ok());
+      }
+    }
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.path().extension() == ".data") {
+        EXPECT_EQ(e.file_size() % 4096, 0u) << e.path();
+      }
+    }
+    auto t = Open(o);
+    for (int round = 0; round < 2; ++round) {
+      SampleBatch out;
+      ASSERT_EQ(*t->Get(keys, &out), 300u);
+      const size_t row = one_field ? 8192 : 1000;
+      const auto page = out.field(0).values<uint8_t>();
+      for (size_t i = 0; i < 300; ++i) {
+        for (size_t j = 0; j < row; j += 97) {
+          ASSERT_EQ(page[i * row + j], static_cast<uint8_t>(i * 7 + j)) << one_field << " " << i;
+        }
+      }
+      // Delete most items so compaction rewrites aligned records, then read again.
+      if (round == 0) {
+        std::vector<Key> gone;
+        for (size_t i = 0; i < keys.size(); ++i) {
+          if (i % 3 != 0) gone.push_back(keys[i]);
+        }
+        ASSERT_EQ(*t->Delete(gone), gone.size());
+        AwaitCompaction(*t, 1);
+        std::vector<Key> kept;
+        for (size_t i = 0; i < keys.size(); i += 3) kept.push_back(keys[i]);
+        ASSERT_EQ(*t->Get(kept, &out), kept.size());
+        const auto p2 = out.field(0).values<uint8_t>();
+        for (size_t i = 0; i < kept.size(); ++i) {
+          ASSERT_EQ(p2[i * row + 5], static_cast<uint8_t>(3 * i * 7 + 5));
+        }
+        break;
+      }
+    }
+    EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+absl::Status InsertGrouped(Table& t, int64_t first, int n, std::vector<Key>* keys,
+                           const std::function<int32_t(int64_t)>& group_of,
+                           const std::function<float(int64_t)>& loss_of = nullptr) {
+  std::vector<float> obs(static_cast<size_t>(n) * kDim);
+  std::vector<int64_t> ids(n);
+  std::vector<int32_t> groups(n);
+  std::vector<float> loss(n);
+  for (int i = 0; i < n; ++i) {
+    ids[i] = first + i;
+    groups[i] = group_of(first + i);
+    loss[i] = loss_of ? loss_of(first + i) : 0.0f;
+    for (int j = 0; j < kDim; ++j) obs[i * kDim + j] = static_cast<float>((first + i) * 1000 + j);
+  }
+  ItemBatch b;
+  b.Add("obs", DType::kF32, {n, kDim}, obs.data()).Add("id", DType::kI64, {n}, ids.data());
+  b.set_groups(groups);
+  if (loss_of) b.AddScores("loss", loss);
+  return t.Insert(b, keys);
+}
+
+TEST_F(TierTest, ResidentModeSwapsWithinTheGroupAndNeverReadsStorage) {
+  TableOptions o = Tiered(mem_.get(), dir_, 20, 1000);
+  o.tier_sampling = TierSampling::kResident;
+  o.swap_ratio = 1.0;
+  o.swap_interval = 1;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  // 190 items of group 0, then 10 of group 1: DRAM holds the newest 20, 10 of each group.
+  ASSERT_TRUE(InsertGrouped(*t, 0, 200, &keys, [](int64_t id) { return id >= 190 ? 1 : 0; }).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  std::set<int64_t> seen0;
+  int group1 = 0;
+  int total = 0;
+  SampleBatch out;
+  for (int b = 0; b < 400; ++b) {
+    ASSERT_TRUE(t->Sample(SampleOptions{.batch_size = 8}, &out).ok());
+    for (int64_t id : CheckRows(out)) {
+      ++total;
+      if (id >= 190) {
+        ++group1;
+      } else {
+        seen0.insert(id);
+      }
+    }
+    // Let the swapper keep up (a swap it cannot take in time is skipped, by design).
+    absl::SleepFor(absl::Microseconds(500));
+  }
+  const TierInfo info = t->info().tier;
+  EXPECT_EQ(info.dram_misses, 0u);  // sampling never touched storage
+  EXPECT_GT(info.swaps, 100u) << info.swaps_skipped << " skipped";
+  EXPECT_LE(info.dram_items, 20u);
+  // Group 0's DRAM share rotated through its stored items ...
+  EXPECT_GT(seen0.size(), 80u);
+  // ... while each group kept its 10 frames: group 1 is still half of what is sampled.
+  // Binomial(3200, 0.5): sd ~ 28; 5 sd.
+  EXPECT_NEAR(group1, total / 2, 150);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, ScoreSwapKeepsHardItemsInDram) {
+  TableOptions o = Tiered(mem_.get(), dir_, 20, 1000);
+  o.tier_sampling = TierSampling::kResident;
+  o.swap_ratio = 0.5;
+  o.swap_policy = SwapPolicy::kScore;
+  o.swap_score_column = "loss";
+  auto t = Open(o);
+  std::vector<Key> keys;
+  // loss = id % 100: the newest 20 (resident at first) have losses 80..99 and 0..19 mixed.
+  ASSERT_TRUE(InsertGrouped(
+                  *t, 0, 300, &keys, [](int64_t) { return 0; },
+                  [](int64_t id) { return static_cast<float>((id * 37) % 100); })
+                  .ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  SampleBatch out;
+  auto mean_loss = [&] {
+    double sum = 0;
+    int n = 0;
+    for (int b = 0; b < 20; ++b) {
+      EXPECT_TRUE(t->Sample(SampleOptions{.batch_size = 10}, &out).ok());
+      for (int64_t id : CheckRows(out)) {
+        sum += (id * 37) % 100;
+        ++n;
+      }
+    }
+    return sum / n;
+  };
+  // DRAM starts with the newest 20 items (ids 280..299).
+  double before = 0;
+  for (int64_t id = 280; id < 300; ++id) before += (id * 37) % 100 / 20.0;
+  for (int b = 0; b < 300; ++b) {
+    ASSERT_TRUE(t->Sample(SampleOptions{.batch_size = 10}, &out).ok());
+    if (b % 10 == 0) absl::SleepFor(absl::Milliseconds(2));
+  }
+  const double after = mean_loss();
+  EXPECT_GT(t->info().tier.swaps, 100u);
+  // Low-loss items go out, the best of 4 random stored candidates comes in: the resident mean
+  // climbs toward the top of 0..99.
+  EXPECT_GT(after, before + 15) << before << " -> " << after;
+  EXPECT_GT(after, 70);
+}
+
+TEST_F(TierTest, ResidentModeWarmsUpAfterReopen) {
+  TableOptions o = Tiered(mem_.get(), dir_, 16, 1000);
+  o.tier_sampling = TierSampling::kResident;
+  std::vector<Key> keys;
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(InsertIds(*t, 0, 100, &keys).ok());
+  }
+  auto t = Open(o);
+  SampleBatch out;
+  // Every item starts on storage; the maintenance thread loads 16 into DRAM, Sample waits.
+  ASSERT_TRUE(
+      t->Sample(SampleOptions{.batch_size = 16, .replacement = false, .timeout = absl::Seconds(10)},
+                &out)
+          .ok());
+  CheckRows(out);
+  EXPECT_EQ(t->info().tier.dram_misses, 0u);
+  for (int i = 0; i < 100 && t->info().tier.dram_items < 16; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(t->info().tier.dram_items, 16u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, PriorityPlacementPromotesRisingItems) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 1000);
+  o.placement = Placement::kPriority;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  std::vector<double> prio(100);
+  for (int i = 0; i < 100; ++i) prio[i] = 1.0 + i;
+  ASSERT_TRUE(InsertIds(*t, 0, 100, &keys, prio).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  // Items 0..9 become the most important: they should move into DRAM in the background.
+  std::vector<Key> first(keys.begin(), keys.begin() + 10);
+  ASSERT_EQ(*t->UpdatePriorities(first, std::vector<double>(10, 1000.0)), 10u);
+  for (int i = 0; i < 200 && t->info().tier.promotions < 10; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_GE(t->info().tier.promotions, 10u);
+  const uint64_t misses = t->info().tier.dram_misses;
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(first, &out), 10u);
+  CheckRows(out);
+  EXPECT_EQ(t->info().tier.dram_misses, misses);  // all 10 served from DRAM
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, RandomPlacementKeepsTheBudget) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 1000);
+  o.placement = Placement::kRandom;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 300, &keys).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  EXPECT_LE(t->info().tier.dram_items, 10u);
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(keys, &out), 300u);
+  CheckRows(out);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, ResidentModeConcurrencyKeepsInvariants) {
+  TableOptions o = Tiered(mem_.get(), dir_, 24, 300);
+  o.tier_sampling = TierSampling::kResident;
+  o.swap_ratio = 0.5;
+  o.sampler = Prioritized(0.7, 0.5);
+  auto t = Open(o);
+  std::vector<Key> seed;
+  ASSERT_TRUE(InsertGrouped(*t, 0, 100, &seed, [](int64_t id) { return id % 3; }).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> next_id{1000};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    while (!stop) {
+      std::vector<Key> k;
+      const int64_t id = next_id.fetch_add(3);
+      EXPECT_TRUE(InsertGrouped(*t, id, 3, &k, [](int64_t x) { return x % 3; }).ok());
+    }
+  });
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      internal::Rng rng(r + 7);
+      SampleBatch out;
+      while (!stop) {
+        const absl::Status s =
+            t->Sample(SampleOptions{.batch_size = 8, .timeout = absl::Milliseconds(50)}, &out);
+        if (s.code() == absl::StatusCode::kDeadlineExceeded) continue;
+        ASSERT_TRUE(s.ok()) << s;
+        CheckRows(out);
+        std::vector<double> p(out.size());
+        for (double& x : p) x = 0.1 + rng.Uniform01();
+        (void)t->UpdatePriorities(out.keys(), p);
+        if (r == 1) (void)t->Delete(std::vector<Key>(out.keys().begin(), out.keys().begin() + 1));
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20 && !stop; ++i) {
+      EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(600));
+  stop = true;
+  for (std::thread& th : threads) th.join();
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  EXPECT_GT(t->info().tier.swaps, 0u);
+  EXPECT_EQ(t->info().tier.dram_misses, 0u);
+}
+
+TEST_F(TierTest, ConcurrentInsertSampleDeleteKeepsInvariants) {
+  TableOptions o = Tiered(mem_.get(), dir_, 32, 400);
+  o.sampler = Prioritized(0.7, 0.5);
+  o.write_queue_items = 64;
+  auto t = Open(o);
+  std::vector<Key> seed_keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 50, &seed_keys).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> next_id{1000};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&] {
+      while (!stop) {
+        std::vector<Key> k;
+        const int64_t id = next_id.fetch_add(4);
+        EXPECT_TRUE(InsertIds(*t, id, 4, &k).ok());
+      }
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      internal::Rng rng(r);
+      SampleBatch out;
+      while (!stop) {
+        // The deleter may empty the table for a moment: wait briefly, then try again.
+        const absl::Status s =
+            t->Sample(SampleOptions{.batch_size = 16, .timeout = absl::Milliseconds(50)}, &out);
+        if (s.code() == absl::StatusCode::kDeadlineExceeded) continue;
+        ASSERT_TRUE(s.ok()) << s;
+        CheckRows(out);
+        std::vector<double> p(out.size());
+        for (double& x : p) x = 0.1 + rng.Uniform01();
+        (void)t->UpdatePriorities(out.keys(), p);
+        if (r == 0) (void)t->Delete(std::vector<Key>(out.keys().begin(), out.keys().begin() + 2));
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20 && !stop; ++i) {
+      EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+      if (i % 5 == 4) {
+        EXPECT_TRUE(t->Checkpoint().ok());
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(600));
+  stop = true;
+  for (std::thread& th : threads) th.join();
+  ASSERT_TRUE(t->Checkpoint().ok());
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  const TableInfo info = t->info();
+  EXPECT_EQ(info.inserted, info.size + info.evicted + info.deleted);
+  // Reopen: the same items.
+  const size_t size = info.size;
+  t.reset();
+  auto again = Open(o);
+  EXPECT_EQ(again->size(), size);
+  EXPECT_TRUE(again->CheckInvariants().ok()) << again->CheckInvariants();
+}
+
+}  // namespace
+}  // namespace strata
