@@ -1,8 +1,8 @@
 """Builds strata._strata from python/strata/_strata.cc and the core sources in ../src.
 
 Everything comes from Debian packages: pybind11's setup helpers (python3-pybind11), NumPy headers
-are not needed (pybind11 reaches NumPy at run time), and Abseil is found with pkg-config
-(libabsl-dev). Compiles in parallel on all cores.
+are not needed (pybind11 reaches NumPy at run time), Abseil is found with pkg-config
+(libabsl-dev) and liburing (liburing-dev) is linked by name. Compiles in parallel on all cores.
 """
 
 import os
@@ -36,6 +36,14 @@ def core_sources():
     return [os.path.relpath(p, HERE) for p in srcs]
 
 
+def headers():
+    """The headers the extension is compiled from: setuptools rebuilds it when any of them (or a
+    source) is newer than the built module, not only when a .cc file is."""
+    found = [*(ROOT / "include").rglob("*.h"), *(ROOT / "src").rglob("*.h"),
+             *(HERE / "strata").glob("*.h")]
+    return sorted(os.path.relpath(p, HERE) for p in found)
+
+
 # Always recompile everything: the core headers change under us and an mtime check per .cc
 # would link objects built against different layouts.
 ParallelCompile("STRATA_BUILD_JOBS", default=0).install()
@@ -44,9 +52,11 @@ ext = Pybind11Extension(
     "strata._strata",
     ["strata/_strata.cc", *core_sources()],
     include_dirs=[str(ROOT / "include"), str(ROOT / "src")],
+    depends=headers(),
     cxx_std=20,
     extra_compile_args=[*pkg_config("--cflags"), "-O2", "-g0"],
     extra_link_args=pkg_config("--libs"),
+    libraries=["uring"],  # liburing-dev: src/io/uring_reader.cc
 )
 
 setup(ext_modules=[ext])

@@ -11,6 +11,8 @@ A thin Pythonic layer over Strata's C++ core (``strata._strata``, one pybind11 m
         capacity=100_000,
         sampler=strata.Prioritized(alpha=0.6, beta=0.4),
         rate_limiter=strata.MinSize(1_000),
+        storage_dir="/ssd/replay",        # optional SSD tier: payloads in segment files there,
+        dram_budget_bytes=4 << 30,        # at most 4 GiB of them in DRAM; reopens the directory
     )
     keys = table.insert({"obs": obs_batch, "action": actions, "frame": frames})
     batch = table.sample(256, timeout=1.0)
@@ -29,16 +31,21 @@ InvalidArgument          bad input (message names field/expectation)  ValueError
 NotFound                 unknown key (``get(..., strict=True)``)      KeyError
 ResourceExhausted        full and ``remover=None``                    FullError (MemoryError)
 DeadlineExceeded         a blocking call timed out                    TimeoutError
-DataLoss                 checksum mismatch on stored data             OSError
+DataLoss                 checksum mismatch or I/O error on storage    OSError
 FailedPrecondition       the table is closed                          ClosedError (RuntimeError)
 Cancelled                closed while the call was waiting            ClosedError (RuntimeError)
 Internal, others         a bug in Strata                              RuntimeError
 =======================  ==========================================  ===========================
+
+Creating a table with ``storage_dir`` raises ValueError for a bad option and
+:class:`StorageError` (an OSError) for any other error: the directory is locked by another open
+table, holds a table with another schema or of an unknown format version, or an I/O error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -63,6 +70,7 @@ from ._strata import (
     Queue,
     SampleToInsertRatio,
     Stack,
+    StorageError,
     Uniform,
 )
 
@@ -91,8 +99,10 @@ __all__ = [
     "Schema",
     "Selector",
     "Stack",
+    "StorageError",
     "Table",
     "TableStats",
+    "TierStats",
     "Uniform",
 ]
 
@@ -258,8 +268,20 @@ class Applied(NamedTuple):
     missing: np.ndarray
 
 
+class _Subscriptable:
+    """Lets a stats dataclass also be read like the dict it was made from:
+    ``table.stats()["tier"]["dram_items"]`` is ``table.stats().tier.dram_items``."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.__dataclass_fields__:  # type: ignore[attr-defined]
+            raise KeyError(name)
+        return getattr(self, name)
+
+
 @dataclasses.dataclass(frozen=True)
-class RateLimiterStats:
+class RateLimiterStats(_Subscriptable):
     """A snapshot of a table's rate limiter: its options and counters."""
 
     samples_per_insert: float
@@ -278,8 +300,51 @@ class RateLimiterStats:
 
 
 @dataclasses.dataclass(frozen=True)
-class TableStats:
-    """Counters since creation and the current state of a table (``Table.stats()``)."""
+class TierStats(_Subscriptable):
+    """The SSD tier's state and counters (``Table.stats().tier``); for a table without
+    ``storage_dir``, ``enabled`` is False and every counter 0."""
+
+    enabled: bool
+    dram_items: int  # items with a DRAM copy
+    dram_bytes: int  # their payload bytes (<= dram_budget_bytes)
+    stored_items: int  # items whose record is written to storage
+    stored_bytes: int  # their record bytes
+    disk_bytes: int  # segment files, including garbage of removed items
+    pending_writes: int  # items and tombstones queued for the writer
+    dram_hits: int  # items sample/get served from DRAM
+    dram_misses: int  # ... read from storage
+    dram_hit_rate: float  # hits / (hits + misses)
+    reads_issued: int  # storage reads submitted
+    reads_completed: int
+    read_bytes: int
+    reads_in_flight: int  # queue depth now
+    max_reads_in_flight: int
+    read_p50_us: float  # read latency percentiles, microseconds
+    read_p99_us: float
+    writes_issued: int  # segment appends (one per write group)
+    records_written: int  # item records and tombstones
+    bytes_written: int
+    syncs: int
+    demotions: int  # DRAM copies dropped to make room
+    promotions: int  # stored items given a DRAM copy (placement, warm-up)
+    swaps: int  # tier_sampling="resident": items swapped in
+    swaps_skipped: int  # swaps dropped because the swapper was behind
+    swap_bytes: int  # record bytes read by swaps and promotions
+    segments: int  # segment files holding live records
+    segments_compacted: int  # segments rewritten or deleted by compaction
+    compaction_bytes_moved: int  # live record bytes copied by compaction
+    compaction_bytes_freed: int  # data bytes of deleted segments
+    corrupt_items: int  # checksum mismatches (the item was removed)
+    recovered_items: int  # items restored when the table was opened
+    bad_index_entries: int  # torn or corrupt index entries skipped when opened
+    reader: str  # "io_uring", or the fallback in use ("threads ...")
+    storage_error: str  # the last write error; empty once writes succeed again
+
+
+@dataclasses.dataclass(frozen=True)
+class TableStats(_Subscriptable):
+    """Counters since creation and the current state of a table (``Table.stats()``). Fields read
+    as attributes or by name: ``stats.tier.dram_misses`` or ``stats["tier"]["dram_misses"]``."""
 
     name: str
     schema: str
@@ -300,9 +365,12 @@ class TableStats:
     missing_keys: int  # stale or unknown keys seen by get/delete/update_*
     closed: bool
     rate_limiter: RateLimiterStats
+    tier: TierStats
 
 
 _DEFAULT_REMOVER = Fifo()
+# The storage options' defaults come from the core's TableOptions.
+_STORAGE = _strata._storage_option_defaults()
 
 
 class Table(_strata.TableCore):
@@ -324,8 +392,50 @@ class Table(_strata.TableCore):
       max_times_sampled: remove an item once sampled this many times (0: never).
       seed: the table's random seed; a single-threaded sequence of calls is reproducible.
 
-    Raises ValueError naming the bad option. Thread-safe: every method may be called from any
-    thread, and releases the GIL while it runs. Use as a context manager to close it on exit.
+    Storage (the SSD tier; every option below but storage_dir is ignored without it):
+      storage_dir: a directory of the table's own (str or os.PathLike; created if missing, its
+        parent must exist) where item payloads live in append-only segment files, with at most
+        ``dram_budget_bytes`` of them in DRAM; keys, priorities, scores and selectors stay in
+        DRAM (about 16 more bytes per item). A directory that holds a table with the same schema
+        is reopened: its items, keys, priorities, scores and counters are restored. A directory
+        holding files that are not Strata's is refused. Only one open table at a time may use a
+        directory (close() releases it). None (default): the table lives
+        in DRAM only.
+      dram_budget_bytes: payload bytes kept in DRAM; required with storage_dir (at least one
+        item). capacity and max_bytes still bound the table, and may exceed it by far.
+      storage_budget_bytes: bytes of segment files (0: no limit).
+      durability: what an acknowledged insert survives: "none" (nothing; storage is spill space,
+        wiped when the directory is opened again), "flush" (default: a process crash; insert
+        returns once its records are written to the OS) or "sync" (a power loss; insert returns
+        once they are fsync'ed, with group commit). Priorities and scores are saved by
+        checkpoint() and close().
+      segment_bytes: a segment file is sealed at this size (default 256 MiB, at most 4 GiB).
+      write_queue_items: items whose writes may be queued at once (write-behind, default 4096);
+        inserts wait beyond it.
+      compaction_live_ratio: a sealed segment whose live records fill less than this fraction
+        of it (default 0.5, in [0, 1]) is rewritten and deleted.
+      compaction_bytes_per_second: the pace of compaction, bytes read + written per second
+        (default 64 MiB/s; 0: unpaced).
+      direct_io: read storage with O_DIRECT (bypassing the page cache, so DRAM use is what the
+        budget says); records are padded to 4 KiB. Default False.
+      tier_sampling: "exact" (default: every item; DRAM copies are a cache, cold items are read)
+        or "resident" (only items in DRAM; sample never waits on I/O; see swap_ratio).
+      placement: with "exact", which items keep a DRAM copy: "recent" (default), "priority"
+        (the highest; rising items are promoted in the background) or "random".
+      swap_ratio: with "resident", the fraction of each sampled batch (0..1, default 0) that a
+        background swapper replaces in DRAM by stored items, every swap_interval batches
+        (default 1). Swaps that cannot keep up are skipped (counted in stats().tier).
+      swap_policy: "random_in_group" (default: a random stored item of the same group, as in
+        Miro) or "score" (the lowest-score items of the batch go out, the highest-score of a
+        few stored candidates of the group comes in, as CarM; needs swap_score_column).
+      swap_score_column: the score column swap_policy="score" reads (e.g. "loss").
+
+    Raises ValueError naming the bad option (TypeError for an option of the wrong type), and
+    StorageError when storage_dir cannot be used (locked by another open table, another schema,
+    an I/O error). Thread-safe: every method may be called from any thread, and releases the GIL
+    while it runs. Use as a context manager to close it on exit (with storage_dir, close()
+    writes the queued items and a checkpoint). ``table.storage_options`` gives the storage
+    options back, so ``Table(name, schema, **table.storage_options)`` reopens the directory.
     """
 
     def __init__(
@@ -341,6 +451,21 @@ class Table(_strata.TableCore):
         rate_limiter: Optional[RateLimiter] = None,
         max_times_sampled: int = 0,
         seed: int = 0x5EED,
+        storage_dir: Union[str, "os.PathLike[str]", None] = None,
+        dram_budget_bytes: int = _STORAGE["dram_budget_bytes"],
+        storage_budget_bytes: int = _STORAGE["storage_budget_bytes"],
+        durability: str = _STORAGE["durability"],
+        segment_bytes: int = _STORAGE["segment_bytes"],
+        write_queue_items: int = _STORAGE["write_queue_items"],
+        compaction_live_ratio: float = _STORAGE["compaction_live_ratio"],
+        compaction_bytes_per_second: int = _STORAGE["compaction_bytes_per_second"],
+        direct_io: bool = _STORAGE["direct_io"],
+        tier_sampling: str = _STORAGE["tier_sampling"],
+        placement: str = _STORAGE["placement"],
+        swap_ratio: float = _STORAGE["swap_ratio"],
+        swap_interval: int = _STORAGE["swap_interval"],
+        swap_policy: str = _STORAGE["swap_policy"],
+        swap_score_column: str = _STORAGE["swap_score_column"],
     ) -> None:
         super().__init__()
         if not isinstance(schema, Schema):
@@ -360,6 +485,24 @@ class Table(_strata.TableCore):
             MinSize(1) if rate_limiter is None else rate_limiter,
             int(max_times_sampled),
             int(seed),
+            # Checked and mapped onto TableOptions by one table in C++ (table_core.h).
+            {
+                "storage_dir": storage_dir,
+                "dram_budget_bytes": dram_budget_bytes,
+                "storage_budget_bytes": storage_budget_bytes,
+                "durability": durability,
+                "segment_bytes": segment_bytes,
+                "write_queue_items": write_queue_items,
+                "compaction_live_ratio": compaction_live_ratio,
+                "compaction_bytes_per_second": compaction_bytes_per_second,
+                "direct_io": direct_io,
+                "tier_sampling": tier_sampling,
+                "placement": placement,
+                "swap_ratio": swap_ratio,
+                "swap_interval": swap_interval,
+                "swap_policy": swap_policy,
+                "swap_score_column": swap_score_column,
+            },
         )
         self._schema = schema
 
@@ -408,9 +551,10 @@ class Table(_strata.TableCore):
         return Applied(*self._update_scores(keys, columns))
 
     def stats(self) -> TableStats:
-        """Counters since creation and the current state (a TableStats)."""
+        """Counters since creation and the current state (a TableStats; ``.tier`` for storage)."""
         d = self._info()
         d["rate_limiter"] = RateLimiterStats(**d["rate_limiter"])
+        d["tier"] = TierStats(**d["tier"])
         return TableStats(**d)
 
     def __enter__(self) -> "Table":

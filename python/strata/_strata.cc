@@ -20,7 +20,8 @@
 // a large batch) runs inside py::gil_scoped_release. Python objects are touched only while the
 // GIL is held; the py::objects that keep input memory alive outlive the released section.
 // Exceptions are raised only after the GIL is re-acquired, through RaiseStatus (the one mapping
-// table from absl status codes to Python exceptions).
+// table from absl status codes to Python exceptions; RaiseOpenStatus for the errors of creating a
+// table with storage_dir, which raise strata.StorageError).
 //
 // Layout: convert.h (errors, dtypes, results), table_core.h (TableCore and insert's argument
 // conversion), fastcall.h (vectorcall glue for insert and sample), prefetch.h (C++ threads that
@@ -186,8 +187,15 @@ PYBIND11_MODULE(_strata, m) {
   g_full_error = PyErr_NewExceptionWithDoc(
       "strata.FullError", "The table is full and has no remover to make room (remover=None).",
       PyExc_MemoryError, nullptr);
+  g_storage_error = PyErr_NewExceptionWithDoc(
+      "strata.StorageError",
+      "A table's storage_dir cannot be opened: it is locked by another open table (in this or\n"
+      "another process), holds a table with another schema, was written by an unknown format\n"
+      "version, or an I/O error occurred. The message names the directory or file.",
+      PyExc_OSError, nullptr);
   m.attr("ClosedError") = py::handle(g_closed_error);
   m.attr("FullError") = py::handle(g_full_error);
+  m.attr("StorageError") = py::handle(g_storage_error);
 
   // --- Schema
   py::class_<Schema>(m, "SchemaCore", "The validated C++ schema; build it through strata.Schema.")
@@ -476,7 +484,7 @@ PYBIND11_MODULE(_strata, m) {
       .def("_open", &TableCore::Open, py::arg("name"), py::arg("schema"), py::arg("capacity"),
            py::arg("max_bytes"), py::arg("sampler"), py::arg("remover").none(true),
            py::arg("insertion"), py::arg("rate_limiter"), py::arg("max_times_sampled"),
-           py::arg("seed"))
+           py::arg("seed"), py::arg("storage"))
       .def("get", &TableCore::Get, py::arg("keys"),
            "Copies the items with `keys` (in order, skipping stale or unknown keys, whose indices "
            "go "
@@ -504,6 +512,21 @@ PYBIND11_MODULE(_strata, m) {
           py::arg("rate_limiter"),
           "Replaces the rate limiter's options on the live table, keeping its counters; blocked "
           "callers re-check at once. ValueError (no change) if invalid; ClosedError.")
+      .def(
+          "checkpoint",
+          [](TableCore& t) {
+            absl::Status s;
+            {
+              py::gil_scoped_release release;
+              s = t.table().Checkpoint();
+            }
+            if (!s.ok()) RaiseStatus(s);
+          },
+          "Tables with storage_dir: writes every queued item, then a checkpoint of the metadata\n"
+          "(priorities, scores, counters), so that reopening the directory restores exactly this\n"
+          "state. Blocks on the disk (the GIL is released). Also done by close(). Does nothing\n"
+          "without storage or with durability='none'. Raises the table's storage error, if a\n"
+          "write failed (OSError, FullError for a full device, RuntimeError).")
       .def(
           "close",
           [](TableCore& t) {
@@ -541,7 +564,11 @@ PYBIND11_MODULE(_strata, m) {
       .def_property_readonly("name", [](TableCore& t) { return t.table().options().name; })
       .def_property_readonly("capacity", [](TableCore& t) { return t.table().options().max_items; })
       .def_property_readonly("max_bytes",
-                             [](TableCore& t) { return t.table().options().max_bytes; });
+                             [](TableCore& t) { return t.table().options().max_bytes; })
+      .def_property_readonly(
+          "storage_options", [](TableCore& t) { return StorageOptionsDict(t.table().options()); },
+          "The table's storage options, {keyword: value} (storage_dir None: DRAM only); "
+          "Table(name, schema, **table.storage_options) reopens its directory.");
   AddFastMethod(m.attr("TableCore"), &g_insert_def);
   AddFastMethod(m.attr("TableCore"), &g_sample_def);
 
@@ -611,6 +638,10 @@ PYBIND11_MODULE(_strata, m) {
           },
           "A dict: batches `sampled` from the table, `delivered` by next(), `queued` now, worker "
           "threads `running`, `closed`.");
+
+  m.def(
+      "_storage_option_defaults", [] { return StorageOptionsDict(TableOptions{}); },
+      "The storage options' defaults, {keyword: value} (those of TableOptions in C++).");
 
   m.def(
       "_debug_counters",

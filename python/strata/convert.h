@@ -64,9 +64,11 @@ inline std::string Cat(const Args&... args) {
 // ---------------------------------------------------------------------------------------------
 // Errors: the one table from status codes to exceptions.
 
-// strata.ClosedError and strata.FullError, created at import and kept for the process's life.
+// strata.ClosedError, strata.FullError and strata.StorageError, created at import and kept for
+// the process's life.
 inline PyObject* g_closed_error = nullptr;
 inline PyObject* g_full_error = nullptr;
+inline PyObject* g_storage_error = nullptr;  // subclass of OSError; see RaiseOpenStatus
 
 inline PyObject* ExceptionFor(absl::StatusCode code) {
   switch (code) {
@@ -103,6 +105,18 @@ template <typename T>
 T ValueOrRaise(absl::StatusOr<T> s) {
   if (!s.ok()) RaiseStatus(s.status());
   return *std::move(s);
+}
+
+// The exception for an error from Table::Create on a table with storage_dir. There is no table
+// yet, so the codes do not mean what the table above says (FailedPrecondition is not "closed" but
+// a directory locked by another open table, holding another schema, or of a newer format;
+// NotFound is a missing path, not a key): every error but a bad option (InvalidArgument ->
+// ValueError) raises strata.StorageError, an OSError, with the core's message (which names the
+// directory or file). Call with the GIL held.
+[[noreturn]] inline void RaiseOpenStatus(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kInvalidArgument) RaiseStatus(status);
+  PyErr_SetString(g_storage_error, Str(status.message()).c_str());
+  throw py::error_already_set();
 }
 
 // Counters that let tests prove the zero-copy path: how often insert had to convert or copy an
@@ -355,6 +369,47 @@ inline std::string LimiterRepr(const RateLimiterOptions& r) {
              ", max_diff=", Num(r.max_diff), ")");
 }
 
+// Every TierInfo field, by the same name (all zero / empty / False for a DRAM-only table).
+inline py::dict TierDict(const TierInfo& t) {
+  py::dict d;
+  d["enabled"] = t.enabled;
+  d["dram_items"] = t.dram_items;
+  d["dram_bytes"] = t.dram_bytes;
+  d["stored_items"] = t.stored_items;
+  d["stored_bytes"] = t.stored_bytes;
+  d["disk_bytes"] = t.disk_bytes;
+  d["pending_writes"] = t.pending_writes;
+  d["dram_hits"] = t.dram_hits;
+  d["dram_misses"] = t.dram_misses;
+  d["dram_hit_rate"] = t.dram_hit_rate;
+  d["reads_issued"] = t.reads_issued;
+  d["reads_completed"] = t.reads_completed;
+  d["read_bytes"] = t.read_bytes;
+  d["reads_in_flight"] = t.reads_in_flight;
+  d["max_reads_in_flight"] = t.max_reads_in_flight;
+  d["read_p50_us"] = t.read_p50_us;
+  d["read_p99_us"] = t.read_p99_us;
+  d["writes_issued"] = t.writes_issued;
+  d["records_written"] = t.records_written;
+  d["bytes_written"] = t.bytes_written;
+  d["syncs"] = t.syncs;
+  d["demotions"] = t.demotions;
+  d["promotions"] = t.promotions;
+  d["swaps"] = t.swaps;
+  d["swaps_skipped"] = t.swaps_skipped;
+  d["swap_bytes"] = t.swap_bytes;
+  d["segments"] = t.segments;
+  d["segments_compacted"] = t.segments_compacted;
+  d["compaction_bytes_moved"] = t.compaction_bytes_moved;
+  d["compaction_bytes_freed"] = t.compaction_bytes_freed;
+  d["corrupt_items"] = t.corrupt_items;
+  d["recovered_items"] = t.recovered_items;
+  d["bad_index_entries"] = t.bad_index_entries;
+  d["reader"] = t.reader;
+  d["storage_error"] = t.storage_error;
+  return d;
+}
+
 inline py::dict InfoDict(const TableInfo& i) {
   py::dict rl;
   const RateLimiterInfo& r = i.rate_limiter;
@@ -391,6 +446,7 @@ inline py::dict InfoDict(const TableInfo& i) {
   d["missing_keys"] = i.missing_keys;
   d["closed"] = i.closed;
   d["rate_limiter"] = rl;
+  d["tier"] = TierDict(i.tier);
   return d;
 }
 
