@@ -24,14 +24,14 @@
 // table with storage_dir, which raise strata.StorageError).
 //
 // Layout: convert.h (errors, dtypes, results), table_core.h (TableCore and insert's argument
-// conversion), fastcall.h (vectorcall glue for insert and sample), prefetch.h (C++ threads that
-// sample ahead of the consumer, for strata.torch), this file (the module definition: classes,
-// functions, docstrings).
+// conversion), fastcall.h (vectorcall glue for insert and sample), this file (the module
+// definition: classes, functions, docstrings). strata.Prefetcher (for strata.torch) is the core's
+// strata::Prefetcher (include/strata/prefetcher.h).
 #include <pybind11/pybind11.h>
 
 #include "convert.h"
 #include "fastcall.h"
-#include "prefetch.h"
+#include "strata/prefetcher.h"
 #include "table_core.h"
 
 using namespace strata;          // NOLINT: the module definition names many core types
@@ -118,19 +118,18 @@ constexpr absl::Duration kSignalCheck = absl::Milliseconds(100);
 py::object PrefetchNext(Prefetcher& p, py::handle timeout_obj) {
   const absl::Duration timeout = ParseTimeout(timeout_obj);
   const absl::Time deadline = absl::Now() + timeout;  // InfiniteFuture for None
+  auto batch = std::make_unique<SampleBatch>();       // empty: Next swaps the popped batch into it
   for (;;) {
     const absl::Duration slice =
         std::max(std::min(deadline - absl::Now(), kSignalCheck), absl::ZeroDuration());
-    absl::StatusOr<std::unique_ptr<SampleBatch>> r;
+    absl::Status s;
     {
       py::gil_scoped_release release;
-      r = p.Next(slice);
+      s = p.Next(batch.get(), slice);
     }
-    if (r.ok()) {
-      if (*r == nullptr) throw py::stop_iteration();
-      return py::cast(PyBatch{*std::move(r), true, {}});
-    }
-    if (!absl::IsDeadlineExceeded(r.status())) RaiseStatus(r.status());
+    if (s.ok()) return py::cast(PyBatch{std::move(batch), true, {}});
+    if (absl::IsOutOfRange(s)) throw py::stop_iteration();  // num_batches delivered
+    if (!absl::IsDeadlineExceeded(s)) RaiseStatus(s);
     if (absl::Now() >= deadline) {
       RaiseStatus(absl::DeadlineExceededError(
           Cat("prefetch: no batch within ", absl::FormatDuration(timeout))));
