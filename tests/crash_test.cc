@@ -100,8 +100,9 @@ class CrashLoopTest : public ::testing::TestWithParam<Durability> {};
 
 TEST_P(CrashLoopTest, EveryAcknowledgedInsertSurvivesKill9) {
   const Durability durability = GetParam();
-  const std::string dir = absl::StrCat(::testing::TempDir(), "/strata_crash_",
-                                       durability == Durability::kSync ? "sync" : "flush");
+  const std::string dir =
+      absl::StrCat(::testing::TempDir(), "/strata_crash_",
+                   durability == Durability::kSync ? "sync_" : "flush_", ::getpid());
   std::filesystem::remove_all(dir);
   int rounds = 25;
   if (const char* env = std::getenv("STRATA_CRASH_ROUNDS")) rounds = std::atoi(env);

@@ -80,6 +80,7 @@ struct TierInfo {
   uint64_t segments_compacted = 0;      // segments rewritten or deleted by compaction
   uint64_t compaction_bytes_moved = 0;  // live record bytes copied by compaction
   uint64_t compaction_bytes_freed = 0;  // data bytes of deleted segments
+  double compaction_progress = 0;       // of the segment being compacted now (0..1; 0 when idle)
   uint64_t corrupt_items = 0;           // checksum mismatches (DataLoss; the item is removed)
   uint64_t recovered_items = 0;         // items restored when the table was opened
   uint64_t bad_index_entries = 0;       // torn/corrupt index entries skipped at open

@@ -334,6 +334,7 @@ class TierStats(_Subscriptable):
     segments_compacted: int  # segments rewritten or deleted by compaction
     compaction_bytes_moved: int  # live record bytes copied by compaction
     compaction_bytes_freed: int  # data bytes of deleted segments
+    compaction_progress: float  # of the segment being compacted now (0..1; 0 when idle)
     corrupt_items: int  # checksum mismatches (the item was removed)
     recovered_items: int  # items restored when the table was opened
     bad_index_entries: int  # torn or corrupt index entries skipped when opened

@@ -395,6 +395,7 @@ inline py::dict TierDict(const TierInfo& t) {
   d["syncs"] = t.syncs;
   d["demotions"] = t.demotions;
   d["promotions"] = t.promotions;
+  d["compaction_progress"] = t.compaction_progress;
   d["swaps"] = t.swaps;
   d["swaps_skipped"] = t.swaps_skipped;
   d["swap_bytes"] = t.swap_bytes;

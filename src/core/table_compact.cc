@@ -191,6 +191,10 @@ bool TableImpl::CompactStep() {
       }
     }
     tier_counters_.compaction_bytes_moved += moved;
+    tier_counters_.compaction_progress =
+        last || compaction_.keys.empty()
+            ? 0.0
+            : static_cast<double>(compaction_.next) / static_cast<double>(compaction_.keys.size());
     compaction_.moved_bytes += moved;
     if (last) {
       auto it = live_bytes_.find(victim);

@@ -83,6 +83,11 @@ std::vector<int64_t> CheckRows(const SampleBatch& b) {
   return ids;
 }
 
+// A directory of this process under the test temp dir (sanitizer builds may run concurrently).
+std::string TempPath(const std::string& name) {
+  return absl::StrCat(::testing::TempDir(), "/", name, "_", ::getpid());
+}
+
 class TierTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -363,7 +368,7 @@ TEST_F(TierTest, ReadErrorIsReportedAndTheTableStaysUsable) {
 }
 
 TEST(TierPosixTest, CorruptRecordIsDataLossAndIsRemoved) {
-  const std::string dir = ::testing::TempDir() + "/strata_tier_corrupt";
+  const std::string dir = TempPath("strata_tier_corrupt");
   std::filesystem::remove_all(dir);
   TableOptions o = Tiered(Env::Posix(), dir, 2, 100);
   auto t = Open(o);
@@ -397,7 +402,7 @@ TEST(TierPosixTest, CorruptRecordIsDataLossAndIsRemoved) {
 }
 
 TEST(TierPosixTest, ReopenOnDiskWithIoUring) {
-  const std::string dir = ::testing::TempDir() + "/strata_tier_reopen";
+  const std::string dir = TempPath("strata_tier_reopen");
   std::filesystem::remove_all(dir);
   TableOptions o = Tiered(Env::Posix(), dir, 16, 5000);
   std::vector<Key> keys;
@@ -469,6 +474,7 @@ TEST_F(TierTest, CompactionMovesLiveRecordsAndReopenFindsThem) {
   TierInfo info = t->info().tier;
   EXPECT_GE(info.segments_compacted, 5u);
   EXPECT_GT(info.compaction_bytes_moved, 0u);
+  EXPECT_EQ(info.compaction_progress, 0.0);  // idle again
   EXPECT_LT(info.disk_bytes, disk_before);
   SampleBatch out;
   ASSERT_EQ(*t->Get(kept, &out), kept.size());
@@ -490,7 +496,7 @@ TEST_F(TierTest, CompactionMovesLiveRecordsAndReopenFindsThem) {
 }
 
 TEST(TierPosixTest, DirectIoReadsPageAlignedRecords) {
-  const std::string dir = ::testing::TempDir() + "/strata_tier_direct";
+  const std::string dir = TempPath("strata_tier_direct");
   for (const bool one_field : {true, false}) {
     std::filesystem::remove_all(dir);
     TableOptions o;

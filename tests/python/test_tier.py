@@ -115,7 +115,7 @@ def test_dram_only_table_reports_the_tier_disabled():
     counters = dataclasses.asdict(tier)
     for k in ("enabled", "reader", "storage_error"):
         del counters[k]
-    assert len(counters) == 32 and set(counters.values()) == {0}
+    assert len(counters) == 33 and set(counters.values()) == {0}
     assert t.storage_options["storage_dir"] is None
     t.checkpoint()  # nothing to do
 
