@@ -50,6 +50,7 @@
 #include "util/mmap_region.h"
 #include "util/mutex.h"
 #include "util/random.h"
+#include "util/wakeup.h"
 
 namespace strata::internal {
 
@@ -322,19 +323,14 @@ class TableImpl {
   std::deque<std::vector<Key>> swap_requests_ ABSL_GUARDED_BY(mu_);
   // The maintenance thread: swaps, promotions, warm-up after open.
   std::thread maintenance_;
-  std::mutex maint_mu_;
-  std::condition_variable maint_cv_;
-  bool maint_wake_ = false;  // guarded by maint_mu_
-  bool maint_stop_ = false;  // guarded by maint_mu_
+  Wakeup maintenance_wakeup_;
+  AlignedBytes swap_staging_;  // used by the maintenance thread only (SwapIn)
   // The writer thread. writer_mu_ is held while a group is written, so Checkpoint can stop the
   // writer between groups.
   Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::thread writer_;
-  std::mutex wake_mu_;
-  std::condition_variable wake_cv_;
-  bool wake_ = false;         // guarded by wake_mu_
-  bool writer_stop_ = false;  // guarded by wake_mu_
-  std::atomic<bool> writer_idle_{false};
+  Wakeup writer_wakeup_;
+  AlignedBytes write_buffer_ ABSL_GUARDED_BY(writer_mu_);  // a write group's records
   bool checkpointed_at_close_ ABSL_GUARDED_BY(writer_mu_) = false;
   // The segment being compacted: its live items when it was picked, and how far we got.
   struct Compaction {

@@ -45,20 +45,19 @@ void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
     tier_counters_.swaps_skipped += k;  // training never waits for the swapper
     return;
   }
+  // The victims: k of the batch's items, at random (a repeated one is skipped by the swapper),
+  // or the k lowest-score ones (the best learned go out first).
   std::vector<Slot> chosen(slots, slots + n);
-  std::sort(chosen.begin(), chosen.end());
-  chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+  k = std::min(k, n);
   if (options_.swap_policy == SwapPolicy::kScore) {
-    // The best-learned (lowest score, e.g. loss) go out first.
-    std::sort(chosen.begin(), chosen.end(), [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return scores_[swap_score_][a] < scores_[swap_score_][b];
-    });
+    std::partial_sort(chosen.begin(), chosen.begin() + static_cast<ptrdiff_t>(k), chosen.end(),
+                      [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                        return scores_[swap_score_][a] < scores_[swap_score_][b];
+                      });
   } else {
-    for (size_t i = 0; i + 1 < chosen.size(); ++i) {  // a random subset of the batch
-      std::swap(chosen[i], chosen[i + rng_.UniformInt(chosen.size() - i)]);
-    }
+    for (size_t i = 0; i < k; ++i) std::swap(chosen[i], chosen[i + rng_.UniformInt(n - i)]);
   }
-  chosen.resize(std::min(k, chosen.size()));
+  chosen.resize(k);
   std::vector<Key> victims;
   victims.reserve(chosen.size());
   for (Slot s : chosen) victims.push_back(KeyOf(s));
@@ -66,35 +65,17 @@ void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
   WakeMaintenance();
 }
 
-void TableImpl::WakeMaintenance() {
-  {
-    std::lock_guard<std::mutex> l(maint_mu_);
-    maint_wake_ = true;
-  }
-  maint_cv_.notify_one();
-}
+void TableImpl::WakeMaintenance() { maintenance_wakeup_.Notify(); }
 
 void TableImpl::StopMaintenance() {
-  {
-    std::lock_guard<std::mutex> l(maint_mu_);
-    maint_stop_ = true;
-  }
-  maint_cv_.notify_one();
+  maintenance_wakeup_.Stop();
   if (maintenance_.joinable()) maintenance_.join();
 }
 
 void TableImpl::MaintenanceLoop() {
-  bool busy = true;  // start with a step: an opened table warms its DRAM up
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> l(maint_mu_);
-      if (!busy) {
-        maint_cv_.wait_for(l, std::chrono::milliseconds(20),
-                           [this] { return maint_wake_ || maint_stop_; });
-      }
-      if (maint_stop_) return;
-      maint_wake_ = false;
-    }
+  // Start with a step (an opened table warms its DRAM up); sleep only when idle.
+  for (bool busy = true;;) {
+    if (!maintenance_wakeup_.Wait(std::chrono::milliseconds(busy ? 0 : 20))) return;
     busy = MaintenanceStep();
   }
 }
@@ -179,7 +160,8 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
     std::shared_ptr<const Segment> segment;
   };
   std::vector<Read> reads(pairs.size());
-  AlignedBytes staging;
+  AlignedBytes& staging = swap_staging_;  // reused: no page faults on fresh memory per step
+  staging.clear();
   {
     MutexLock lock(&mu_);
     for (size_t i = 0; i < pairs.size(); ++i) {

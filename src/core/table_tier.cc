@@ -395,39 +395,23 @@ void TableImpl::Enqueue(Key key, bool tombstone) {
   write_queue_.push_back(PendingWrite{key, tombstone, ++next_ticket_});
 }
 
-void TableImpl::WakeWriter() {
-  {
-    std::lock_guard<std::mutex> l(wake_mu_);
-    wake_ = true;
-  }
-  wake_cv_.notify_one();
-}
+void TableImpl::WakeWriter() { writer_wakeup_.Notify(); }
 
 void TableImpl::StopWriter() {
-  {
-    std::lock_guard<std::mutex> l(wake_mu_);
-    writer_stop_ = true;
-  }
-  wake_cv_.notify_one();
+  writer_wakeup_.Stop();
   if (writer_.joinable()) writer_.join();
 }
 
 void TableImpl::WriterLoop() {
   // After a failed write, retry with exponential backoff (10 ms .. 1 s).
   auto backoff = std::chrono::milliseconds(0);
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> l(wake_mu_);
-      if (backoff.count() > 0) {
-        wake_cv_.wait_for(l, backoff, [this] { return writer_stop_; });
-      } else {
-        // The timeout is a safety net only: every enqueuer wakes the writer.
-        wake_cv_.wait_for(l, std::chrono::milliseconds(50),
-                          [this] { return wake_ || writer_stop_; });
-      }
-      if (writer_stop_) return;
-      wake_ = false;
-    }
+  for (bool busy = false;;) {
+    // The timeout is a safety net only: every enqueuer wakes the writer. After a failure, sleep
+    // the backoff whatever arrives.
+    const bool running = backoff.count() > 0
+                             ? writer_wakeup_.Wait(backoff, /*only_stop=*/true)
+                             : writer_wakeup_.Wait(std::chrono::milliseconds(busy ? 0 : 50));
+    if (!running) return;
     MutexLock w(&writer_mu_);
     bool failed = false;
     while (WriteGroup(&failed)) {
@@ -436,11 +420,9 @@ void TableImpl::WriterLoop() {
                                   std::chrono::milliseconds(1000))
                      : std::chrono::milliseconds(0);
     if (failed) continue;
-    // Between groups: reclaim space, one paced step at a time (inserts come first).
-    if (CompactStep()) {
-      std::lock_guard<std::mutex> l(wake_mu_);
-      wake_ = true;  // more may be due; come back without sleeping
-    }
+    // Between groups: reclaim space, one paced step at a time (inserts come first); when a step
+    // ran, more may be due: come back without sleeping.
+    busy = CompactStep();
     // Bound recovery work (and compaction's carried tombstones) with a fresh checkpoint once
     // many segments would be replayed.
     if (options_.durability != Durability::kNone) {
@@ -453,7 +435,8 @@ void TableImpl::WriterLoop() {
 }
 
 bool TableImpl::WriteGroup(bool* failed) {
-  AlignedBytes records;
+  AlignedBytes& records = write_buffer_;  // reused group after group
+  records.clear();
   std::vector<IndexEntry> entries;
   std::vector<PendingWrite> taken;
   {

@@ -32,6 +32,9 @@ std::string Numbered(const char* prefix, uint32_t n, const char* suffix) {
 }  // namespace
 
 uint64_t Checksum64(const void* data, size_t n) { return XXH64(data, n, 0); }
+uint32_t RecordChecksum(const void* data, size_t n) {
+  return static_cast<uint32_t>(XXH3_64bits(data, n));
+}
 
 // Layout (docs/format.md): 0 magic u32 | 4 version u16 | 6 flags u16 | 8 key u64 | 16 seq u64 |
 // 24 data_offset u64 | 32 length u32 | 36 group i32 | 40 task i32 | 44 checksum u32 |

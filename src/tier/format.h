@@ -26,11 +26,11 @@ inline constexpr uint32_t kManifestMagic = 0x4d525453;    // "STRM"
 inline constexpr uint32_t kCheckpointMagic = 0x43525453;  // "STRC"
 inline constexpr size_t kIndexEntryBytes = 64;
 
+// xxh64 (seed 0): index entries and framed files.
 uint64_t Checksum64(const void* data, size_t n);
-// The 32-bit record checksum kept in DRAM per item and in the index entry (low half of xxh64).
-inline uint32_t RecordChecksum(const void* data, size_t n) {
-  return static_cast<uint32_t>(Checksum64(data, n));
-}
+// The 32-bit record checksum kept in DRAM per item and in the index entry: the low half of
+// XXH3-64 (seed 0), which verifies several times faster than xxh64 (it runs on every cold read).
+uint32_t RecordChecksum(const void* data, size_t n);
 
 struct IndexEntry {
   static constexpr uint16_t kTombstone = 1;  // the item `key` was removed

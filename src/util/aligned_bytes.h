@@ -24,24 +24,29 @@ class AlignedBytes {
 
   // Grows or shrinks to `n` bytes, keeping the first min(n, size()) bytes; new bytes are zero.
   void resize(size_t n) {
-    if (n > capacity_) {
-      size_t cap = capacity_ == 0 ? kAlignment : capacity_;
-      while (cap < n) cap *= 2;
-      auto* p = static_cast<char*>(std::aligned_alloc(kAlignment, cap));
-      if (p == nullptr) throw std::bad_alloc();
-      if (size_ != 0) std::memcpy(p, data_, size_);
-      std::free(data_);
-      data_ = p;
-      capacity_ = cap;
-    }
+    reserve(n);
     if (n > size_) std::memset(data_ + size_, 0, n - size_);
     size_ = n;
   }
+  // Empties the array, keeping its memory for reuse.
+  void clear() { size_ = 0; }
+  // Makes room for `n` bytes in all (capacity doubles, so appends are amortized O(1)).
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    size_t cap = capacity_ == 0 ? kAlignment : capacity_;
+    while (cap < n) cap *= 2;
+    auto* p = static_cast<char*>(std::aligned_alloc(kAlignment, cap));
+    if (p == nullptr) throw std::bad_alloc();
+    if (size_ != 0) std::memcpy(p, data_, size_);
+    std::free(data_);
+    data_ = p;
+    capacity_ = cap;
+  }
   void append(const void* p, size_t n) {
     if (n == 0) return;  // p may be null then
-    const size_t at = size_;
-    resize(size_ + n);
-    std::memcpy(data_ + at, p, n);
+    reserve(size_ + n);
+    std::memcpy(data_ + size_, p, n);
+    size_ += n;
   }
 
  private:
