@@ -24,7 +24,7 @@ bool TableImpl::CompactStep() {
   if (!compaction_.active) {
     const std::vector<SegmentInfo> segs = segments_->segments();
     const uint32_t active = segments_->active_segment();
-    MutexLock lock(&mu_);
+    BackgroundLock lock(this);
     bool found = false;
     double best = options_.compaction_live_ratio;
     uint32_t victim = 0;
@@ -69,7 +69,7 @@ bool TableImpl::CompactStep() {
   std::vector<Move> moves;
   size_t chunk = 0;
   {
-    MutexLock lock(&mu_);
+    BackgroundLock lock(this);
     while (compaction_.next < compaction_.keys.size() && chunk < kChunkBytes) {
       const Key key = compaction_.keys[compaction_.next++];
       const Slot s = Resolve(key);
@@ -136,7 +136,7 @@ bool TableImpl::CompactStep() {
       status = index.status();
     } else {
       absl::flat_hash_map<Slot, IndexEntry> carry;
-      MutexLock lock(&mu_);
+      BackgroundLock lock(this);
       for (const IndexEntry& e : *index) {
         if (!(e.flags & IndexEntry::kTombstone)) continue;
         const Slot s = static_cast<Slot>(e.key & 0xFFFFFFFFu);
@@ -156,7 +156,7 @@ bool TableImpl::CompactStep() {
         segments_->Append(std::string_view(records.data(), records.size()), &entries, &segment);
   }
   if (!status.ok()) {
-    MutexLock lock(&mu_);
+    BackgroundLock lock(this);
     storage_error_ = absl::Status(
         status.code(), absl::StrCat("compaction of segment ", victim, ": ", status.message()));
     compaction_ = Compaction{};
@@ -168,7 +168,7 @@ bool TableImpl::CompactStep() {
   bool drop = false;
   uint64_t moved = 0;
   {
-    MutexLock lock(&mu_);
+    BackgroundLock lock(this);
     size_t k = 0;
     for (const Move& m : moves) {
       if (m.length == 0) continue;  // corrupt, not copied
@@ -205,7 +205,7 @@ bool TableImpl::CompactStep() {
   if (last) {
     if (drop) {
       const absl::Status s = segments_->DropSegments({victim});
-      MutexLock lock(&mu_);
+      BackgroundLock lock(this);
       if (!s.ok()) {
         storage_error_ = s;
       } else {

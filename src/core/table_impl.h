@@ -249,6 +249,28 @@ class TableImpl {
   };
   void SwapIn(std::vector<SwapPair> pairs, bool is_swap) ABSL_LOCKS_EXCLUDED(mu_);
   void StopMaintenance();
+  // How the background threads (writer, maintenance) take mu_: they announce the wait, and
+  // Sample and Insert, which would otherwise retake the (unfair) mutex at once, let them in first
+  // (YieldToBackground). Without it a sampler looping at memory speed starves the swapper.
+  class ABSL_SCOPED_LOCKABLE BackgroundLock {
+   public:
+    explicit BackgroundLock(TableImpl* t) ABSL_EXCLUSIVE_LOCK_FUNCTION(t->mu_) : t_(t) {
+      t_->background_waiting_.fetch_add(1, std::memory_order_relaxed);
+      t_->mu_.Lock();
+      t_->background_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    ~BackgroundLock() ABSL_UNLOCK_FUNCTION() { t_->mu_.Unlock(); }
+    BackgroundLock(const BackgroundLock&) = delete;
+    BackgroundLock& operator=(const BackgroundLock&) = delete;
+
+   private:
+    TableImpl* const t_;
+  };
+  void YieldToBackground() const {
+    for (int i = 0; i < 100 && background_waiting_.load(std::memory_order_relaxed) > 0; ++i) {
+      std::this_thread::yield();
+    }
+  }
   void TierInfoLocked(TierInfo* info) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckTierInvariants() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -292,14 +314,17 @@ class TableImpl {
   TableInfo counters_ ABSL_GUARDED_BY(mu_);
   // --- SSD tier; tiered_ is false and the rest empty for a DRAM-only table. ---
   const bool tiered_;
-  const size_t record_align_;               // records start at multiples of this in data files
-  uint64_t frames_ = 0;                     // DRAM frames (rows of store_)
-  std::unique_ptr<SegmentStore> segments_;  // thread-safe
-  std::unique_ptr<AsyncReader> reader_;     // thread-safe
+  const size_t record_align_;  // records start at multiples of this in data files
+  uint64_t frames_ = 0;        // DRAM frames that hold resident items (rows of store_)
+  uint64_t spare_rows_ = 0;    // more rows, for swap-ins being read (see table_swap.cc)
+  std::unique_ptr<SegmentStore> segments_;             // thread-safe
+  std::unique_ptr<AsyncReader> reader_;                // thread-safe
   std::vector<Location> loc_ ABSL_GUARDED_BY(mu_);     // per slot
   std::vector<uint32_t> frame_ ABSL_GUARDED_BY(mu_);   // per slot: frame or kNoFrame
   std::vector<Slot> frame_slot_ ABSL_GUARDED_BY(mu_);  // per frame: its slot
   std::vector<uint32_t> free_frames_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> spare_frames_ ABSL_GUARDED_BY(mu_);  // idle spare rows
+  uint64_t spares_in_flight_ ABSL_GUARDED_BY(mu_) = 0;       // spare rows a SwapIn is filling
   uint64_t resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t resident_items_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t clean_resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // resident and already written
@@ -324,7 +349,12 @@ class TableImpl {
   // The maintenance thread: swaps, promotions, warm-up after open.
   std::thread maintenance_;
   Wakeup maintenance_wakeup_;
-  AlignedBytes swap_staging_;  // used by the maintenance thread only (SwapIn)
+  std::atomic<int> background_waiting_{0};  // background threads waiting for mu_
+  AlignedBytes swap_staging_;               // used by the maintenance thread only (SwapIn)
+  // A spare row being filled by SwapIn: it belongs to the maintenance thread until SwapIn hands
+  // it over under the lock, so it is written without the lock.
+  uint8_t* SpareRow(uint32_t frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return store_.row_ptr(frame); }
+  void FillSpareBytes(uint32_t frame, const char* fields) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // The writer thread. writer_mu_ is held while a group is written, so Checkpoint can stop the
   // writer between groups.
   Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(mu_);

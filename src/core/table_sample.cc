@@ -22,6 +22,7 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
                                   ? absl::InfiniteFuture()
                                   : absl::Now() + options.timeout;
   ReadPlan plan;  // cold items, read after the lock is released
+  if (tiered_) YieldToBackground();
   {
     MutexLock lock(&mu_);
     RETURN_IF_ERROR(CheckOpen());

@@ -84,7 +84,7 @@ bool TableImpl::MaintenanceStep() {
   std::vector<SwapPair> pairs;
   bool is_swap = false;
   {
-    MutexLock lock(&mu_);
+    BackgroundLock lock(this);
     if (closed_) return false;
     auto stored_clean_resident = [&](Slot s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return s != kNoSlot && frame_[s] != kNoFrame && loc_[s].segment != kUnwritten;
@@ -150,51 +150,91 @@ bool TableImpl::MaintenanceStep() {
   return true;
 }
 
+void TableImpl::FillSpareBytes(uint32_t frame, const char* fields) {
+  for (size_t f : store_.variable_fields()) {
+    uint32_t len;
+    std::memcpy(&len, fields, 4);
+    store_.SetBytes(f, frame, fields + 4, len);
+    fields += 4 + len;
+  }
+}
+
 void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
-  // 1. Plan the reads (under the lock: locations and pins).
+  const RowStore& layout = this->layout();
+  const bool has_bytes = !layout.variable_fields().empty();
+  // 1. Under the lock: a spare row for each pair (pairs beyond the spares go back), locations,
+  //    pins.
   struct Read {
     Location loc;
     uint32_t length;
     uint32_t read_length;  // rounded up to whole pages for O_DIRECT
+    uint32_t frame;        // the spare row it is read into
+    bool staged;           // read into staging first (bytes fields, or unaligned O_DIRECT)
     size_t offset;         // in staging
     std::shared_ptr<const Segment> segment;
   };
-  std::vector<Read> reads(pairs.size());
+  std::vector<Read> reads;
   AlignedBytes& staging = swap_staging_;  // reused: no page faults on fresh memory per step
   staging.clear();
   {
-    MutexLock lock(&mu_);
+    BackgroundLock lock(this);
+    if (pairs.size() > spare_frames_.size()) {
+      for (size_t i = spare_frames_.size(); i < pairs.size(); ++i) {
+        const Slot in = Resolve(pairs[i].in_key);
+        if (in != kNoSlot && frame_[in] == kNoFrame) EnterCold(in);
+      }
+      pairs.resize(spare_frames_.size());
+    }
+    reads.resize(pairs.size());
     for (size_t i = 0; i < pairs.size(); ++i) {
       const Slot s = pairs[i].in;
       Read& r = reads[i];
       r.loc = loc_[s];
       r.length = RecordLength(s);
       r.segment = segments_->GetSegment(r.loc.segment);
-      const size_t align =
-          r.segment != nullptr && r.segment->data->direct_io() ? kDirectIoAlignment : 1;
+      r.frame = spare_frames_.back();
+      spare_frames_.pop_back();
+      ++spares_in_flight_;
+      const bool direct = r.segment != nullptr && r.segment->data->direct_io();
+      const size_t align = direct ? kDirectIoAlignment : 1;
       r.read_length = static_cast<uint32_t>((r.length + align - 1) / align * align);
-      r.offset = (staging.size() + align - 1) / align * align;
-      staging.resize(r.offset + r.read_length);
+      // A row of whole pages takes an O_DIRECT read in place (rows are page-aligned then).
+      r.staged = has_bytes || (direct && layout.stride() % kDirectIoAlignment != 0);
+      if (r.staged) {
+        r.offset = (staging.size() + align - 1) / align * align;
+        staging.resize(r.offset + r.read_length);
+      }
     }
   }
-  // 2. Read and verify, without the lock.
+  // 2. Without the lock: read into the spare rows (or staging), verify, fill the rows.
   std::vector<ReadOp> ops(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Read& r = reads[i];
-    ops[i] = ReadOp{.file = r.segment != nullptr ? r.segment->data.get() : nullptr,
-                    .offset = r.loc.offset,
-                    .length = r.read_length,
-                    .dst = staging.data() + r.offset};
+    ops[i] = ReadOp{
+        .file = r.segment != nullptr ? r.segment->data.get() : nullptr,
+        .offset = r.loc.offset,
+        .length = r.read_length,
+        .dst = r.staged ? staging.data() + r.offset : reinterpret_cast<char*>(SpareRow(r.frame))};
   }
   reader_->ReadAll(absl::MakeSpan(ops));
-  // 3. Switch frames under the lock, re-checking that nothing changed meanwhile.
-  MutexLock lock(&mu_);
-  const RowStore& layout = store_;
+  std::vector<bool> good(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const Read& r = reads[i];
+    good[i] = ops[i].status.ok() && RecordChecksum(ops[i].dst, r.length) == r.loc.checksum;
+    if (good[i] && r.staged) {
+      std::memcpy(SpareRow(r.frame), ops[i].dst, layout.stride());
+      if (has_bytes) FillSpareBytes(r.frame, ops[i].dst + layout.stride());
+    }
+  }
+  // 3. Under the lock: re-check both items, then switch rows, O(1) per pair: the filled spare
+  //    becomes the incoming item's frame and the row it displaces (the victim's, or a free one
+  //    for warm-up and promotion into free rows) becomes a spare.
+  BackgroundLock lock(this);
   for (size_t i = 0; i < pairs.size(); ++i) {
     const SwapPair& p = pairs[i];
     const Read& r = reads[i];
+    --spares_in_flight_;
     const Slot in = Resolve(p.in_key);
-    const bool ok = ops[i].status.ok() && RecordChecksum(ops[i].dst, r.length) == r.loc.checksum;
     const bool in_valid = in != kNoSlot && frame_[in] == kNoFrame &&
                           loc_[in].segment == r.loc.segment && loc_[in].offset == r.loc.offset;
     Slot victim = kNoSlot;
@@ -204,34 +244,34 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
         victim = kNoSlot;
       }
     }
-    const bool need_victim = p.victim != kNoSlot;
-    if (!ok || !in_valid || (need_victim && victim == kNoSlot)) {
+    bool room = false;
+    uint64_t in_bytes = 0;
+    if (in_valid) {
+      in_bytes = item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[in];
+      if (victim != kNoSlot) {
+        const uint64_t out_bytes =
+            item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[victim];
+        room = resident_bytes_ - out_bytes + in_bytes <= options_.dram_budget_bytes;
+      } else {
+        room = p.victim == kNoSlot && !free_frames_.empty() &&
+               resident_bytes_ + in_bytes <= options_.dram_budget_bytes;
+      }
+    }
+    if (!good[i] || !in_valid || !room) {
+      if (has_bytes) store_.ReleaseBytes(r.frame);
+      spare_frames_.push_back(r.frame);
       if (in_valid) EnterCold(in);  // back to the candidates (a bad read shows at Sample)
       continue;
     }
-    const uint64_t in_bytes =
-        item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[in];
-    if (victim != kNoSlot) {
-      Demote(victim);  // frees its frame, enters the cold structures
-    }
-    if (free_frames_.empty() || resident_bytes_ + in_bytes > options_.dram_budget_bytes) {
-      EnterCold(in);
-      continue;
-    }
-    const uint32_t frame = TakeFrame(in_bytes);
-    // The record: row image, then bytes fields (u32 length + data each).
-    const char* rec = ops[i].dst;
-    std::memcpy(store_.row_ptr(frame), rec, layout.stride());
-    const char* p2 = rec + layout.stride();
-    for (size_t f : layout.variable_fields()) {
-      uint32_t len;
-      std::memcpy(&len, p2, 4);
-      store_.SetBytes(f, frame, p2 + 4, len);
-      p2 += 4 + len;
-    }
-    frame_[in] = frame;
-    frame_slot_[frame] = in;
+    if (victim != kNoSlot) Demote(victim);  // its row is now the last free one
+    const uint32_t displaced = free_frames_.back();
+    free_frames_.pop_back();
+    spare_frames_.push_back(displaced);
+    frame_[in] = r.frame;
+    frame_slot_[r.frame] = in;
+    resident_bytes_ += in_bytes;
     clean_resident_bytes_ += in_bytes;
+    ++resident_items_;
     residency_->Insert(ItemFor(-1, in));
     if (resident_sampling_) sampler_->Insert(ItemFor(sampler_score_, in));
     tier_counters_.swap_bytes += r.length;

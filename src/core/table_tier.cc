@@ -47,9 +47,12 @@ absl::Status TableImpl::OpenStorage() {
     const size_t cap = capacity_ + 1;
     loc_.assign(cap, Location{});
     frame_.assign(cap, kNoFrame);
-    frame_slot_.assign(frames_, kNoSlot);
+    frame_slot_.assign(frames_ + spare_rows_, kNoSlot);
     free_frames_.resize(frames_);
     for (uint64_t f = 0; f < frames_; ++f) free_frames_[f] = static_cast<uint32_t>(frames_ - 1 - f);
+    for (uint64_t f = 0; f < spare_rows_; ++f) {
+      spare_frames_.push_back(static_cast<uint32_t>(frames_ + f));
+    }
     // The residency order is the placement policy: which DRAM copy is dropped first.
     const SelectorOptions order = resident_sampling_ || options_.placement == Placement::kRecent
                                       ? Fifo()
@@ -440,7 +443,7 @@ bool TableImpl::WriteGroup(bool* failed) {
   std::vector<IndexEntry> entries;
   std::vector<PendingWrite> taken;
   {
-    MutexLock lock(&mu_);
+    BackgroundLock lock(this);
     if (write_queue_.empty()) return false;
     while (!write_queue_.empty() && entries.size() < kMaxGroupEntries &&
            records.size() < kMaxGroupBytes) {
@@ -473,7 +476,7 @@ bool TableImpl::WriteGroup(bool* failed) {
       entries.empty()
           ? absl::OkStatus()
           : segments_->Append(std::string_view(records.data(), records.size()), &entries, &segment);
-  MutexLock lock(&mu_);
+  BackgroundLock lock(this);
   if (!s.ok()) {
     // Keep everything queued, in order; the items stay in DRAM (dirty) until a retry succeeds.
     for (auto it = taken.rbegin(); it != taken.rend(); ++it) write_queue_.push_front(*it);
@@ -762,7 +765,7 @@ absl::Status TableImpl::CheckTierInvariants() const {
       live_bytes[loc_[s].segment] += RecordLength(s);
     }
     if (frame != kNoFrame) {
-      if (frame >= frames_ || frame_slot_[frame] != s) {
+      if (frame >= frames_ + spare_rows_ || frame_slot_[frame] != s) {
         return absl::InternalError(absl::StrCat("slot ", s, " and frame ", frame, " disagree"));
       }
       ++resident;
@@ -784,9 +787,11 @@ absl::Status TableImpl::CheckTierInvariants() const {
     return absl::InternalError(absl::StrCat(
         "DRAM holds ", resident_bytes_, " bytes, over the budget of ", options_.dram_budget_bytes));
   }
-  if (resident + free_frames_.size() != frames_) {
-    return absl::InternalError(
-        absl::StrCat(resident, " resident + ", free_frames_.size(), " free frames != ", frames_));
+  if (resident + free_frames_.size() + spare_frames_.size() + spares_in_flight_ !=
+      frames_ + spare_rows_) {
+    return absl::InternalError(absl::StrCat(
+        resident, " resident + ", free_frames_.size(), " free + ", spare_frames_.size(), " + ",
+        spares_in_flight_, " spare frames != ", frames_ + spare_rows_, " rows"));
   }
   if (stored != stored_items_) {
     return absl::InternalError(absl::StrCat(stored, " stored items, counted ", stored_items_));

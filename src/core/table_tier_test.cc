@@ -627,6 +627,40 @@ TEST_F(TierTest, ResidentModeSwapsWithinTheGroupAndNeverReadsStorage) {
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
 }
 
+TEST_F(TierTest, ResidentSwapsKeepBytesFieldsIntact) {
+  TableOptions o = Tiered(mem_.get(), dir_, 4, 200);
+  o.schema = *Schema::Builder().Fixed("id", DType::kI32).Bytes("blob").Build();
+  o.dram_budget_bytes = 16 * 1024;
+  o.tier_sampling = TierSampling::kResident;
+  o.swap_ratio = 1.0;
+  auto t = Open(o);
+  auto blob_of = [](int i) {
+    return std::string(static_cast<size_t>(100 + i * 13 % 700), 'a' + i % 26);
+  };
+  std::vector<Key> keys;
+  for (int i = 0; i < 150; ++i) {
+    const int32_t id = i;
+    const std::string blob = blob_of(i);
+    const std::string_view v[] = {blob};
+    ItemBatch b;
+    b.Add("id", DType::kI32, {1}, &id).AddBytes("blob", v);
+    ASSERT_TRUE(t->Insert(b, &keys).ok());
+  }
+  ASSERT_TRUE(t->Checkpoint().ok());
+  SampleBatch out;
+  for (int round = 0; round < 200; ++round) {
+    ASSERT_TRUE(t->Sample(SampleOptions{.batch_size = 8}, &out).ok());
+    for (size_t i = 0; i < out.size(); ++i) {
+      const int id = out.field(0).values<int32_t>()[i];
+      ASSERT_EQ(out.field(1).bytes(i), blob_of(id)) << "id " << id;
+    }
+    absl::SleepFor(absl::Microseconds(300));
+  }
+  EXPECT_GT(t->info().tier.swaps, 0u);
+  EXPECT_EQ(t->info().tier.dram_misses, 0u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
 TEST_F(TierTest, ScoreSwapKeepsHardItemsInDram) {
   TableOptions o = Tiered(mem_.get(), dir_, 20, 1000);
   o.tier_sampling = TierSampling::kResident;
