@@ -765,6 +765,52 @@ TEST_F(TierTest, RandomPlacementKeepsTheBudget) {
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
 }
 
+// For 600 ms: `writers` threads call insert(); two samplers sample `batch` items (checking
+// every row), update their priorities, and the first one deletes `deletes` of them; a checker
+// verifies the invariants (and checkpoints, if asked) meanwhile.
+void RunMixedLoad(Table& t, int writers, const std::function<void()>& insert, size_t batch,
+                  size_t deletes, bool checkpoints) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&] {
+      while (!stop) insert();
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      internal::Rng rng(r + 7);
+      SampleBatch out;
+      while (!stop) {
+        // Deletes may empty the table (or DRAM) for a moment: wait briefly, then try again.
+        const absl::Status s =
+            t.Sample(SampleOptions{.batch_size = batch, .timeout = absl::Milliseconds(50)}, &out);
+        if (s.code() == absl::StatusCode::kDeadlineExceeded) continue;
+        ASSERT_TRUE(s.ok()) << s;
+        CheckRows(out);
+        std::vector<double> p(out.size());
+        for (double& x : p) x = 0.1 + rng.Uniform01();
+        (void)t.UpdatePriorities(out.keys(), p);
+        if (r == 0) {
+          (void)t.Delete(std::vector<Key>(out.keys().begin(), out.keys().begin() + deletes));
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20 && !stop; ++i) {
+      EXPECT_TRUE(t.CheckInvariants().ok()) << t.CheckInvariants();
+      if (checkpoints && i % 5 == 4) {
+        EXPECT_TRUE(t.Checkpoint().ok());
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(600));
+  stop = true;
+  for (std::thread& th : threads) th.join();
+}
+
 TEST_F(TierTest, ResidentModeConcurrencyKeepsInvariants) {
   TableOptions o = Tiered(mem_.get(), dir_, 24, 300);
   o.tier_sampling = TierSampling::kResident;
@@ -773,42 +819,15 @@ TEST_F(TierTest, ResidentModeConcurrencyKeepsInvariants) {
   auto t = Open(o);
   std::vector<Key> seed;
   ASSERT_TRUE(InsertGrouped(*t, 0, 100, &seed, [](int64_t id) { return id % 3; }).ok());
-  std::atomic<bool> stop{false};
   std::atomic<int64_t> next_id{1000};
-  std::vector<std::thread> threads;
-  threads.emplace_back([&] {
-    while (!stop) {
-      std::vector<Key> k;
-      const int64_t id = next_id.fetch_add(3);
-      EXPECT_TRUE(InsertGrouped(*t, id, 3, &k, [](int64_t x) { return x % 3; }).ok());
-    }
-  });
-  for (int r = 0; r < 2; ++r) {
-    threads.emplace_back([&, r] {
-      internal::Rng rng(r + 7);
-      SampleBatch out;
-      while (!stop) {
-        const absl::Status s =
-            t->Sample(SampleOptions{.batch_size = 8, .timeout = absl::Milliseconds(50)}, &out);
-        if (s.code() == absl::StatusCode::kDeadlineExceeded) continue;
-        ASSERT_TRUE(s.ok()) << s;
-        CheckRows(out);
-        std::vector<double> p(out.size());
-        for (double& x : p) x = 0.1 + rng.Uniform01();
-        (void)t->UpdatePriorities(out.keys(), p);
-        if (r == 1) (void)t->Delete(std::vector<Key>(out.keys().begin(), out.keys().begin() + 1));
-      }
-    });
-  }
-  threads.emplace_back([&] {
-    for (int i = 0; i < 20 && !stop; ++i) {
-      EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
-      absl::SleepFor(absl::Milliseconds(25));
-    }
-  });
-  absl::SleepFor(absl::Milliseconds(600));
-  stop = true;
-  for (std::thread& th : threads) th.join();
+  RunMixedLoad(
+      *t, 1,
+      [&] {
+        std::vector<Key> k;
+        const int64_t id = next_id.fetch_add(3);
+        EXPECT_TRUE(InsertGrouped(*t, id, 3, &k, [](int64_t x) { return x % 3; }).ok());
+      },
+      /*batch=*/8, /*deletes=*/1, /*checkpoints=*/false);
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
   EXPECT_GT(t->info().tier.swaps, 0u);
   EXPECT_EQ(t->info().tier.dram_misses, 0u);
@@ -821,48 +840,14 @@ TEST_F(TierTest, ConcurrentInsertSampleDeleteKeepsInvariants) {
   auto t = Open(o);
   std::vector<Key> seed_keys;
   ASSERT_TRUE(InsertIds(*t, 0, 50, &seed_keys).ok());
-  std::atomic<bool> stop{false};
   std::atomic<int64_t> next_id{1000};
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 2; ++w) {
-    threads.emplace_back([&] {
-      while (!stop) {
+  RunMixedLoad(
+      *t, 2,
+      [&] {
         std::vector<Key> k;
-        const int64_t id = next_id.fetch_add(4);
-        EXPECT_TRUE(InsertIds(*t, id, 4, &k).ok());
-      }
-    });
-  }
-  for (int r = 0; r < 2; ++r) {
-    threads.emplace_back([&, r] {
-      internal::Rng rng(r);
-      SampleBatch out;
-      while (!stop) {
-        // The deleter may empty the table for a moment: wait briefly, then try again.
-        const absl::Status s =
-            t->Sample(SampleOptions{.batch_size = 16, .timeout = absl::Milliseconds(50)}, &out);
-        if (s.code() == absl::StatusCode::kDeadlineExceeded) continue;
-        ASSERT_TRUE(s.ok()) << s;
-        CheckRows(out);
-        std::vector<double> p(out.size());
-        for (double& x : p) x = 0.1 + rng.Uniform01();
-        (void)t->UpdatePriorities(out.keys(), p);
-        if (r == 0) (void)t->Delete(std::vector<Key>(out.keys().begin(), out.keys().begin() + 2));
-      }
-    });
-  }
-  threads.emplace_back([&] {
-    for (int i = 0; i < 20 && !stop; ++i) {
-      EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
-      if (i % 5 == 4) {
-        EXPECT_TRUE(t->Checkpoint().ok());
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  });
-  absl::SleepFor(absl::Milliseconds(600));
-  stop = true;
-  for (std::thread& th : threads) th.join();
+        EXPECT_TRUE(InsertIds(*t, next_id.fetch_add(4), 4, &k).ok());
+      },
+      /*batch=*/16, /*deletes=*/2, /*checkpoints=*/true);
   ASSERT_TRUE(t->Checkpoint().ok());
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
   const TableInfo info = t->info();
