@@ -195,7 +195,6 @@ bool TableImpl::CompactStep() {
         last || compaction_.keys.empty()
             ? 0.0
             : static_cast<double>(compaction_.next) / static_cast<double>(compaction_.keys.size());
-    compaction_.moved_bytes += moved;
     if (last) {
       auto it = live_bytes_.find(victim);
       drop = it == live_bytes_.end() || it->second == 0;

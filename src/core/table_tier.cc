@@ -611,7 +611,7 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
 }
 
 absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
-  const RowStore& store_ = layout();  // the row layout only: immutable, no lock needed
+  const RowStore& rows = layout();  // the row layout only: immutable, no lock needed
   std::vector<ReadOp> ops(plan->cold.size());
   for (size_t k = 0; k < plan->cold.size(); ++k) {
     const ReadPlan::Cold& c = plan->cold[k];
@@ -622,7 +622,7 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
     ops[k].file = c.segment->data.get();
     ops[k].offset = c.loc.offset;
     ops[k].length = c.read_length;
-    ops[k].dst = c.into_output ? reinterpret_cast<char*>(plan->dst[store_.fixed_fields()[0]]) +
+    ops[k].dst = c.into_output ? reinterpret_cast<char*>(plan->dst[rows.fixed_fields()[0]]) +
                                      c.index * static_cast<size_t>(c.length)
                                : plan->staging.data() + c.staging_offset;
   }
@@ -647,7 +647,7 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
       continue;
     }
     if (!c.into_output && !plan->staged) {
-      store_.ScatterRow(reinterpret_cast<const uint8_t*>(ops[k].dst), c.index, plan->dst.data());
+      rows.ScatterRow(reinterpret_cast<const uint8_t*>(ops[k].dst), c.index, plan->dst.data());
     }
   }
   if (!corrupt.empty()) {
@@ -671,16 +671,16 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
   const size_t n = plan->n;
   const char* base = plan->staging.data();
   for (size_t i = 0; i < n; ++i) {
-    store_.ScatterRow(reinterpret_cast<const uint8_t*>(base + plan->staging_offsets[i]), i,
-                      plan->dst.data());
+    rows.ScatterRow(reinterpret_cast<const uint8_t*>(base + plan->staging_offsets[i]), i,
+                    plan->dst.data());
   }
-  for (size_t vf = 0; vf < store_.variable_fields().size(); ++vf) {
-    const size_t f = store_.variable_fields()[vf];
+  for (size_t vf = 0; vf < rows.variable_fields().size(); ++vf) {
+    const size_t f = rows.variable_fields()[vf];
     // Locate field vf in each record: skip the row image and the bytes fields before it.
     std::vector<std::string_view> values(n);
     uint64_t total = 0;
     for (size_t i = 0; i < n; ++i) {
-      const char* p = base + plan->staging_offsets[i] + store_.stride();
+      const char* p = base + plan->staging_offsets[i] + rows.stride();
       for (size_t k = 0;; ++k) {
         uint32_t len;
         std::memcpy(&len, p, 4);
