@@ -26,12 +26,16 @@ enum class TierSampling {
   kResident,  // only items with a DRAM copy: Sample never waits on I/O; a background swapper
               // rotates stored items in (Miro/CarM), see swap_ratio
 };
-// Exact sampling: which items keep a DRAM copy when the budget is full.
+// Which items keep a DRAM copy when the budget is full.
 enum class Placement {
   kRecent,    // the newest (the oldest copy is dropped first)
-  kPriority,  // the highest priority: the lowest is dropped, and stored items whose priority
-              // rises above the lowest resident one are promoted in the background
+  kPriority,  // kExact only. The highest priority: the lowest is dropped, and stored items whose
+              // priority rises above the lowest resident one are promoted in the background
   kRandom,    // a random copy is dropped
+  kGroupBalanced,  // groups (classes) share DRAM equally, as a class-balanced episodic memory:
+                   // the oldest copy of the group with the most copies is dropped, free DRAM is
+                   // refilled from the groups with the fewest, and the background thread swaps
+                   // until no group with stored items holds 2+ fewer copies than another
 };
 // Resident sampling: which items a swap exchanges.
 enum class SwapPolicy {
@@ -71,7 +75,10 @@ struct TableOptions {
   // keys, priorities, scores, counters) when the schema matches. max_items / max_bytes still bound
   // the table; max_bytes may exceed dram_budget_bytes by far.
   std::string storage_dir;
-  uint64_t dram_budget_bytes = 0;     // required (> 0) with storage_dir
+  uint64_t dram_budget_bytes = 0;  // required (> 0) with storage_dir
+  // The most Table::Resize may raise dram_budget_bytes to (DRAM rows are reserved as address
+  // space for it and committed only when used); 0: dram_budget_bytes.
+  uint64_t max_dram_budget_bytes = 0;
   uint64_t storage_budget_bytes = 0;  // bytes of segment files; 0: no limit
   Durability durability = Durability::kFlush;
   uint64_t segment_bytes = uint64_t{256} << 20;  // a segment file is sealed at this size (<= 4 GiB)
@@ -88,10 +95,10 @@ struct TableOptions {
   // without O_DIRECT (tmpfs) and non-POSIX Envs read through the cache instead.
   bool direct_io = false;
   TierSampling tier_sampling = TierSampling::kExact;
-  Placement placement = Placement::kRecent;  // kExact only
+  Placement placement = Placement::kRecent;
   // kResident: every swap_interval sampled batches, swap_ratio of the batch's items (0..1) are
   // replaced in DRAM by stored items, asynchronously (a swap that cannot keep up is skipped and
-  // counted, never waited for).
+  // counted, never waited for). Table::SetSwap changes both on a live table.
   double swap_ratio = 0;
   uint32_t swap_interval = 1;
   SwapPolicy swap_policy = SwapPolicy::kRandomInGroup;

@@ -67,14 +67,21 @@ struct TierInfo {
   uint64_t max_reads_in_flight = 0;
   double read_p50_us = 0;  // read latency percentiles
   double read_p99_us = 0;
-  uint64_t writes_issued = 0;    // segment appends (one per write group)
-  uint64_t records_written = 0;  // item records and tombstones
+  double read_latency_total_us = 0;  // sum over completed reads: a window's mean is
+                                     // delta(read_latency_total_us) / delta(reads_completed)
+  uint64_t writes_issued = 0;        // segment appends (one per write group)
+  uint64_t records_written = 0;      // item records and tombstones
   uint64_t bytes_written = 0;
   uint64_t syncs = 0;
   uint64_t demotions = 0;               // DRAM copies dropped to make room
   uint64_t promotions = 0;              // stored items given a DRAM copy (placement, warm-up)
   uint64_t swaps = 0;                   // resident mode: items swapped in
   uint64_t swaps_skipped = 0;           // swaps dropped because the swapper was behind
+  uint64_t swaps_requested = 0;         // victims chosen for swapping (swapped, skipped or not
+                                        // replaceable: nothing of their group on storage only)
+  double swap_ratio = 0;                // live swap settings (Table::SetSwap)
+  uint32_t swap_interval = 0;           // (0 without storage)
+  uint64_t dram_budget_bytes = 0;       // live budget (Table::Resize)
   uint64_t swap_bytes = 0;              // record bytes read by swaps and promotions
   uint64_t segments = 0;                // segment files holding live records
   uint64_t segments_compacted = 0;      // segments rewritten or deleted by compaction
@@ -86,6 +93,14 @@ struct TierInfo {
   uint64_t bad_index_entries = 0;       // torn/corrupt index entries skipped at open
   std::string reader;                   // "io_uring" or the fallback in use
   std::string storage_error;            // the last write error, empty once writes succeed again
+  // Placement::kGroupBalanced: per group, its items with a written DRAM copy and its items in
+  // all, ordered by group.
+  struct Group {
+    int32_t group = 0;
+    uint64_t dram_items = 0;
+    uint64_t items = 0;
+  };
+  std::vector<Group> groups;
 };
 
 // Counters since creation and the current state.
@@ -150,6 +165,10 @@ class Table {
   // (indices into `keys`). Returns the number removed.
   absl::StatusOr<size_t> Delete(absl::Span<const Key> keys, std::vector<size_t>* missing = nullptr);
 
+  // Removes every item inserted with `task` (ItemBatch::set_tasks); returns the number removed.
+  // O(slots ever used). E.g. a continual-learning run rolling back a task it did not finish.
+  absl::StatusOr<size_t> DeleteTask(int32_t task);
+
   // Sets priorities[i] on the item keys[i] (the last one wins for repeated keys); a stale or
   // unknown key is never applied to another item: it is skipped and its index goes to
   // `*missing`. Returns the number applied. InvalidArgument (nothing applied) on a length
@@ -166,6 +185,20 @@ class Table {
   // Replaces the rate limiter's options on the live table, keeping its counters; blocked
   // callers re-check at once. InvalidArgument (no change) if invalid.
   absl::Status SetRateLimiter(const RateLimiterOptions& options);
+
+  // Changes the limits of the live table. max_items: in [1, TableOptions::max_items] (the
+  // capacity the table was created with); below size(), the remover evicts down to it
+  // (InvalidArgument without a remover). dram_budget_bytes (tables with storage; 0 keeps it):
+  // in [one item, max_dram_budget_bytes]; shrinking drops DRAM copies in placement order
+  // (waiting for unwritten items to be written), growing refills DRAM from storage in the
+  // background (Placement::kGroupBalanced: fewest-copies groups first). InvalidArgument (no
+  // change) when out of range. The change survives reopening only if made again: options set at
+  // open win.
+  absl::Status Resize(uint64_t max_items, uint64_t dram_budget_bytes = 0);
+
+  // TierSampling::kResident: replaces swap_ratio (in [0, 1]) and swap_interval (>= 1) on the live
+  // table; the next sampled batch uses them. InvalidArgument if out of range or for other tables.
+  absl::Status SetSwap(double ratio, uint32_t interval);
 
   // Tables with storage: writes every queued item, then a checkpoint of the metadata (priorities,
   // scores, counters), so that reopening the directory restores exactly this state. Blocks on

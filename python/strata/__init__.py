@@ -56,6 +56,8 @@ from ._strata import (
     Buffer,
     BytesColumn,
     ClosedError,
+    EnergyMeter,
+    EnergyReading,
     FullError,
     RateLimiter,
     Selector,
@@ -71,6 +73,7 @@ from ._strata import (
     SampleToInsertRatio,
     Stack,
     StorageError,
+    SwapController,
     Uniform,
 )
 
@@ -82,6 +85,8 @@ __all__ = [
     "Buffer",
     "BytesColumn",
     "ClosedError",
+    "EnergyMeter",
+    "EnergyReading",
     "Field",
     "Fifo",
     "FullError",
@@ -100,6 +105,7 @@ __all__ = [
     "Selector",
     "Stack",
     "StorageError",
+    "SwapController",
     "Table",
     "TableStats",
     "TierStats",
@@ -340,6 +346,12 @@ class TierStats(_Subscriptable):
     bad_index_entries: int  # torn or corrupt index entries skipped when opened
     reader: str  # "io_uring", or the fallback in use ("threads ...")
     storage_error: str  # the last write error; empty once writes succeed again
+    swaps_requested: int  # victims chosen for swapping (swapped, skipped or not replaceable)
+    swap_ratio: float  # live swap settings (set_swap)
+    swap_interval: int
+    dram_budget_bytes: int  # live DRAM budget (resize)
+    read_latency_total_us: float  # sum over completed reads (a window's mean: its deltas)
+    groups: Mapping[int, Tuple[int, int]]  # placement="group_balanced": {group: (dram, all)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -404,6 +416,8 @@ class Table(_strata.TableCore):
         in DRAM only.
       dram_budget_bytes: payload bytes kept in DRAM; required with storage_dir (at least one
         item). capacity and max_bytes still bound the table, and may exceed it by far.
+      max_dram_budget_bytes: the most resize() may raise the DRAM budget to (address space is
+        reserved for it, memory committed only when used); 0 (default): dram_budget_bytes.
       storage_budget_bytes: bytes of segment files (0: no limit).
       durability: what an acknowledged insert survives: "none" (nothing; storage is spill space,
         wiped when the directory is opened again), "flush" (default: a process crash; insert
@@ -421,8 +435,11 @@ class Table(_strata.TableCore):
         budget says); records are padded to 4 KiB. Default False.
       tier_sampling: "exact" (default: every item; DRAM copies are a cache, cold items are read)
         or "resident" (only items in DRAM; sample never waits on I/O; see swap_ratio).
-      placement: with "exact", which items keep a DRAM copy: "recent" (default), "priority"
-        (the highest; rising items are promoted in the background) or "random".
+      placement: which items keep a DRAM copy: "recent" (default), "priority" (with "exact"
+        only: the highest; rising items are promoted in the background), "random", or
+        "group_balanced" (groups share DRAM equally, as a class-balanced episodic memory: the
+        oldest copy of the group with the most is dropped, and the background thread refills
+        and swaps until no group with stored items is 2+ copies behind another).
       swap_ratio: with "resident", the fraction of each sampled batch (0..1, default 0) that a
         background swapper replaces in DRAM by stored items, every swap_interval batches
         (default 1). Swaps that cannot keep up are skipped (counted in stats().tier).
@@ -454,6 +471,7 @@ class Table(_strata.TableCore):
         seed: int = 0x5EED,
         storage_dir: Union[str, "os.PathLike[str]", None] = None,
         dram_budget_bytes: int = _STORAGE["dram_budget_bytes"],
+        max_dram_budget_bytes: int = _STORAGE["max_dram_budget_bytes"],
         storage_budget_bytes: int = _STORAGE["storage_budget_bytes"],
         durability: str = _STORAGE["durability"],
         segment_bytes: int = _STORAGE["segment_bytes"],
@@ -490,6 +508,7 @@ class Table(_strata.TableCore):
             {
                 "storage_dir": storage_dir,
                 "dram_budget_bytes": dram_budget_bytes,
+                "max_dram_budget_bytes": max_dram_budget_bytes,
                 "storage_budget_bytes": storage_budget_bytes,
                 "durability": durability,
                 "segment_bytes": segment_bytes,

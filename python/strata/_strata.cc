@@ -1,4 +1,5 @@
-// strata._strata: the one pybind11 translation unit behind the `strata` Python package.
+// strata._strata: the pybind11 module behind the `strata` Python package (the continual-learning
+// pieces are bound in bind_cl.cc).
 //
 // A thin layer over the public C++ API (include/strata/): it converts arguments, releases the GIL
 // around every call into a table, and converts results. The Pythonic surface (Schema from a dict,
@@ -29,6 +30,7 @@
 // strata::Prefetcher (include/strata/prefetcher.h).
 #include <pybind11/pybind11.h>
 
+#include "bind_cl.h"
 #include "convert.h"
 #include "fastcall.h"
 #include "strata/prefetcher.h"
@@ -512,6 +514,51 @@ PYBIND11_MODULE(_strata, m) {
           "Replaces the rate limiter's options on the live table, keeping its counters; blocked "
           "callers re-check at once. ValueError (no change) if invalid; ClosedError.")
       .def(
+          "delete_task",
+          [](TableCore& t, int32_t task) {
+            absl::StatusOr<size_t> n;
+            {
+              py::gil_scoped_release release;
+              n = t.table().DeleteTask(task);
+            }
+            if (!n.ok()) RaiseStatus(n.status());
+            return *n;
+          },
+          py::arg("task"),
+          "Removes every item inserted with this task id (insert(..., tasks=...)); returns the "
+          "number removed. O(capacity). ClosedError when closed.")
+      .def(
+          "resize",
+          [](TableCore& t, uint64_t capacity, uint64_t dram_budget_bytes) {
+            absl::Status s;
+            {
+              py::gil_scoped_release release;
+              s = t.table().Resize(capacity, dram_budget_bytes);
+            }
+            if (!s.ok()) RaiseStatus(s);
+          },
+          py::arg("capacity"), py::kw_only(), py::arg("dram_budget_bytes") = 0,
+          "Changes the live limits. capacity: in [1, the capacity the table was created with]; "
+          "below len(), the remover evicts down to it (ValueError without a remover). "
+          "dram_budget_bytes (tables with storage; 0 keeps it): up to "
+          "max_dram_budget_bytes; shrinking drops DRAM copies in placement order, growing refills "
+          "DRAM from storage in the background (placement='group_balanced': the classes with the "
+          "fewest copies first). ValueError (no change) when out of range.")
+      .def(
+          "set_swap",
+          [](TableCore& t, double ratio, uint32_t interval) {
+            absl::Status s;
+            {
+              py::gil_scoped_release release;
+              s = t.table().SetSwap(ratio, interval);
+            }
+            if (!s.ok()) RaiseStatus(s);
+          },
+          py::arg("ratio"), py::arg("interval") = 1,
+          "tier_sampling='resident': sets swap_ratio (0..1) and swap_interval (>= 1 batches) on "
+          "the live table; the next sampled batch uses them. ValueError if out of range or for "
+          "other tables.")
+      .def(
           "checkpoint",
           [](TableCore& t) {
             absl::Status s;
@@ -652,4 +699,6 @@ PYBIND11_MODULE(_strata, m) {
       },
       "How often insert converted a non-array value, or copied a non-contiguous array (for "
       "tests).");
+
+  BindContinual(m);
 }

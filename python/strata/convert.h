@@ -1,7 +1,7 @@
 // Conversions between Python objects and Strata's C++ types for strata._strata: the one table
 // from status codes to exceptions, dtypes, timeouts, and the objects that carry results to Python
-// (Buffer, BytesColumn, Batch) and option reprs. Included only by _strata.cc, the package's one
-// translation unit, hence the inline definitions.
+// (Buffer, BytesColumn, Batch) and option reprs. Included by the module's translation units
+// (_strata.cc, bind_cl.cc), hence the inline definitions.
 #ifndef STRATA_PYTHON_CONVERT_H_
 #define STRATA_PYTHON_CONVERT_H_
 
@@ -408,6 +408,15 @@ inline py::dict TierDict(const TierInfo& t) {
   d["bad_index_entries"] = t.bad_index_entries;
   d["reader"] = t.reader;
   d["storage_error"] = t.storage_error;
+  d["swaps_requested"] = t.swaps_requested;
+  d["swap_ratio"] = t.swap_ratio;
+  d["swap_interval"] = t.swap_interval;
+  d["dram_budget_bytes"] = t.dram_budget_bytes;
+  d["read_latency_total_us"] = t.read_latency_total_us;
+  py::dict groups;
+  for (const TierInfo::Group& g : t.groups)
+    groups[py::int_(g.group)] = py::make_tuple(g.dram_items, g.items);
+  d["groups"] = groups;
   return d;
 }
 

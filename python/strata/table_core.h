@@ -138,10 +138,11 @@ inline constexpr std::array<NamedValue<TierSampling>, 2> kTierSamplings = {{
     {"exact", TierSampling::kExact},
     {"resident", TierSampling::kResident},
 }};
-inline constexpr std::array<NamedValue<Placement>, 3> kPlacements = {{
+inline constexpr std::array<NamedValue<Placement>, 4> kPlacements = {{
     {"recent", Placement::kRecent},
     {"priority", Placement::kPriority},
     {"random", Placement::kRandom},
+    {"group_balanced", Placement::kGroupBalanced},
 }};
 inline constexpr std::array<NamedValue<SwapPolicy>, 2> kSwapPolicies = {{
     {"random_in_group", SwapPolicy::kRandomInGroup},
@@ -210,9 +211,10 @@ StorageOption PathOption(const char* name) {
           }};
 }
 
-inline const std::array<StorageOption, 15> kStorageOptions = {
+inline const std::array<StorageOption, 16> kStorageOptions = {
     PathOption<&TableOptions::storage_dir>("storage_dir"),
     U64Option<&TableOptions::dram_budget_bytes>("dram_budget_bytes"),
+    U64Option<&TableOptions::max_dram_budget_bytes>("max_dram_budget_bytes"),
     U64Option<&TableOptions::storage_budget_bytes>("storage_budget_bytes"),
     NamesOption<&TableOptions::durability, kDurabilities>("durability"),
     U64Option<&TableOptions::segment_bytes>("segment_bytes"),

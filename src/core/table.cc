@@ -43,6 +43,13 @@ absl::StatusOr<size_t> Table::UpdateScores(std::string_view column, absl::Span<c
 absl::Status Table::SetRateLimiter(const RateLimiterOptions& options) {
   return impl_->SetRateLimiter(options);
 }
+absl::Status Table::Resize(uint64_t max_items, uint64_t dram_budget_bytes) {
+  return impl_->Resize(max_items, dram_budget_bytes);
+}
+absl::Status Table::SetSwap(double ratio, uint32_t interval) {
+  return impl_->SetSwap(ratio, interval);
+}
+absl::StatusOr<size_t> Table::DeleteTask(int32_t task) { return impl_->DeleteTask(task); }
 absl::Status Table::Checkpoint() { return impl_->Checkpoint(); }
 void Table::Close() { impl_->Close(); }
 size_t Table::size() const { return impl_->size(); }

@@ -39,6 +39,11 @@ absl::Time DeadlineFor(absl::Duration timeout) {
 TableImpl::TableImpl(TableOptions options)
     : options_(std::move(options)),
       capacity_(options_.max_items),
+      max_dram_budget_(std::max(options_.dram_budget_bytes, options_.max_dram_budget_bytes)),
+      max_items_(options_.max_items),
+      dram_budget_(options_.dram_budget_bytes),
+      swap_ratio_(options_.swap_ratio),
+      swap_interval_(options_.swap_interval),
       rng_(options_.seed),
       tiered_(!options_.storage_dir.empty()),
       record_align_(options_.direct_io ? kDirectIoAlignment : 1),
@@ -89,6 +94,18 @@ absl::StatusOr<std::unique_ptr<TableImpl>> TableImpl::Create(TableOptions option
     }
     if (options.write_queue_items == 0) {
       return absl::InvalidArgumentError("options.write_queue_items must be >= 1");
+    }
+    if (options.max_dram_budget_bytes != 0 &&
+        options.max_dram_budget_bytes < options.dram_budget_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.max_dram_budget_bytes (", options.max_dram_budget_bytes,
+                       ") is below dram_budget_bytes (", options.dram_budget_bytes, ")"));
+    }
+    if (options.placement == Placement::kPriority &&
+        options.tier_sampling == TierSampling::kResident) {
+      return absl::InvalidArgumentError(
+          "options.placement = kPriority needs tier_sampling = kExact (resident tables keep "
+          "what swaps bring in)");
     }
     if (options.dram_budget_bytes < options.schema.fixed_row_bytes()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -141,10 +158,11 @@ absl::Status TableImpl::Build() {
     // least 256 bytes, so that per-frame bookkeeping stays small against the budget.
     const uint64_t per_frame =
         std::max<uint64_t>(o.schema.fixed_row_bytes(), o.schema.has_variable_fields() ? 256 : 1);
-    t->frames_ = std::max<uint64_t>(1, std::min<uint64_t>(cap, o.dram_budget_bytes / per_frame));
+    t->frames_ = std::max<uint64_t>(1, std::min<uint64_t>(cap, t->max_dram_budget_ / per_frame));
     // Spare rows receive swap-ins and promotions while their reads are in flight, so that
     // switching an item in is O(1) under the lock (about 1/8 of the budget, 8..256 rows).
-    if (o.tier_sampling == TierSampling::kResident || o.placement == Placement::kPriority) {
+    if (o.tier_sampling == TierSampling::kResident || o.placement == Placement::kPriority ||
+        o.placement == Placement::kGroupBalanced) {
       t->spare_rows_ = std::clamp<uint64_t>(t->frames_ / 8, 8, 256);
     }
     rows = t->frames_ + t->spare_rows_;
@@ -298,10 +316,11 @@ absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
                                                      " bytes, more than the table's max_bytes ",
                                                      options_.max_bytes));
     }
-    if (tiered_ && b > options_.dram_budget_bytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("item ", i, " holds ", b, " bytes, more than the table's dram_budget_bytes ",
-                       options_.dram_budget_bytes));
+    if (tiered_ && b > max_dram_budget_) {
+      return absl::InvalidArgumentError(absl::StrCat("item ", i, " holds ", b,
+                                                     " bytes, more than the table's "
+                                                     "max_dram_budget_bytes ",
+                                                     max_dram_budget_));
     }
     bound->total_bytes += b;
   }
@@ -341,12 +360,21 @@ absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
   if (tiered_) YieldToBackground();
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
+  if (tiered_ && options_.schema.has_variable_fields()) {
+    for (size_t i = 0; i < b.n; ++i) {  // the live budget (Resize) may be below the maximum
+      if (ItemBytes(b, i) > dram_budget_) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("item ", i, " holds ", ItemBytes(b, i),
+                         " bytes, more than the table's dram_budget_bytes ", dram_budget_));
+      }
+    }
+  }
   if (remover_ == nullptr) {
-    if (size_ + b.n > capacity_ ||
+    if (size_ + b.n > max_items_ ||
         (options_.max_bytes != 0 && bytes_ + b.total_bytes > options_.max_bytes)) {
       return absl::ResourceExhaustedError(
           absl::StrCat("table '", options_.name, "' cannot take ", b.n, " more items (", size_,
-                       " of ", capacity_, " items, ", bytes_, " bytes held) and has no remover"));
+                       " of ", max_items_, " items, ", bytes_, " bytes held) and has no remover"));
     }
   }
   keys->reserve(keys->size() + b.n);
@@ -387,14 +415,14 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   const uint64_t item_bytes = ItemBytes(b, i);
   const uint64_t max_bytes = options_.max_bytes;
   if (options_.insertion == InsertionPolicy::kReservoir &&
-      (size_ >= capacity_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) &&
-      !ReservoirPolicy::Admit(arrivals_, capacity_, rng_)) {
+      (size_ >= max_items_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) &&
+      !ReservoirPolicy::Admit(arrivals_, max_items_, rng_)) {
     ++counters_.dropped;
     return kNoKey;
   }
   if (options_.insertion == InsertionPolicy::kReservoir) {
     // Algorithm R replaces one of the items already held, never the arrival: evict first.
-    while (size_ >= capacity_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) {
+    while (size_ >= max_items_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) {
       RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
     }
   }
@@ -446,7 +474,7 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, slot));
   // Make room after inserting, so the remover sees the arrival. It may pick the arrival itself
   // (e.g. a MinHeap remover when the new item has the lowest priority): its key is then stale.
-  while (size_ > capacity_ || (max_bytes != 0 && bytes_ > max_bytes)) {
+  while (size_ > max_items_ || (max_bytes != 0 && bytes_ > max_bytes)) {
     RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
   }
   return MakeKey(gen, slot);
@@ -495,6 +523,20 @@ absl::StatusOr<size_t> TableImpl::Delete(absl::Span<const Key> keys, std::vector
     RemoveSlot(slot, Removal::kDeleted);
     ++removed;
   });
+  return removed;
+}
+
+absl::StatusOr<size_t> TableImpl::DeleteTask(int32_t task) {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  size_t removed = 0;
+  for (Slot s = 0; s < high_water_; ++s) {
+    if ((meta_[s].gen & 1u) && meta_[s].task == task) {
+      RemoveSlot(s, Removal::kDeleted);
+      ++removed;
+    }
+  }
+  if (tiered_ && removed > 0) WakeWriter();  // the tombstones
   return removed;
 }
 
@@ -654,7 +696,7 @@ TableInfo TableImpl::info() const {
   info.remover = remover_ != nullptr ? std::string(remover_->name()) : "none";
   info.size = size_;
   info.bytes = bytes_;
-  info.max_items = capacity_;
+  info.max_items = max_items_;
   info.max_bytes = options_.max_bytes;
   info.closed = closed_;
   limiter_->mu()->AssertHeld();

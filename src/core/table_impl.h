@@ -42,6 +42,7 @@
 #include "core/row_store.h"
 #include "io/async_reader.h"
 #include "limit/rate_limiter.h"
+#include "select/group_balanced.h"
 #include "select/selector.h"
 #include "strata/table.h"
 #include "tier/cold_set.h"
@@ -65,6 +66,7 @@ class TableImpl {
                              std::vector<size_t>* missing) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<size_t> Delete(absl::Span<const Key> keys, std::vector<size_t>* missing)
       ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<size_t> DeleteTask(int32_t task) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<size_t> UpdatePriorities(absl::Span<const Key> keys,
                                           absl::Span<const double> priorities,
                                           std::vector<size_t>* missing) ABSL_LOCKS_EXCLUDED(mu_);
@@ -72,6 +74,9 @@ class TableImpl {
                                       absl::Span<const float> values, std::vector<size_t>* missing)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SetRateLimiter(const RateLimiterOptions& options) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Resize(uint64_t max_items, uint64_t dram_budget_bytes)
+      ABSL_LOCKS_EXCLUDED(mu_, writer_mu_);
+  absl::Status SetSwap(double ratio, uint32_t interval) ABSL_LOCKS_EXCLUDED(mu_);
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
   TableInfo info() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -276,13 +281,18 @@ class TableImpl {
 
   // Immutable configuration.
   const TableOptions options_;
-  const size_t capacity_;
-  int sampler_score_ = -1;  // score column each selector orders by, or -1
+  const size_t capacity_;           // slots the arrays are sized for: options_.max_items
+  const uint64_t max_dram_budget_;  // DRAM rows are reserved for this (tables with storage)
+  int sampler_score_ = -1;          // score column each selector orders by, or -1
   int remover_score_ = -1;
 
   mutable Mutex mu_;
   // Protected by mu_.
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  size_t max_items_ ABSL_GUARDED_BY(mu_);      // live limit (Resize), <= capacity_
+  uint64_t dram_budget_ ABSL_GUARDED_BY(mu_);  // live DRAM budget (Resize)
+  double swap_ratio_ ABSL_GUARDED_BY(mu_);     // live swap settings (SetSwap)
+  uint32_t swap_interval_ ABSL_GUARDED_BY(mu_);
   size_t size_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
@@ -330,6 +340,7 @@ class TableImpl {
   uint64_t clean_resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // resident and already written
   // Clean resident items (record written), in demotion order: the placement policy.
   std::unique_ptr<Selector> residency_ ABSL_GUARDED_BY(mu_);
+  GroupBalancedSelector* balanced_ ABSL_GUARDED_BY(mu_) = nullptr;  // residency_, kGroupBalanced
   std::deque<PendingWrite> write_queue_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;     // tickets handed to queued writes
   uint64_t durable_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // every ticket <= this is written
@@ -354,6 +365,10 @@ class TableImpl {
   // A spare row being filled by SwapIn: it belongs to the maintenance thread until SwapIn hands
   // it over under the lock, so it is written without the lock.
   uint8_t* SpareRow(uint32_t frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return store_.row_ptr(frame); }
+  // Placement::kGroupBalanced: a random stored-only item of the group with the fewest DRAM copies
+  // by `copies` (group -> copies; absent: 0), that count in `*fewest`; kNoSlot if none.
+  Slot PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,
+                        int64_t* fewest = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FillSpareBytes(uint32_t frame, const char* fields) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // The writer thread. writer_mu_ is held while a group is written, so Checkpoint can stop the
   // writer between groups.

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "core/table_impl.h"
+#include "strata/status.h"
 #include "tier/format.h"
 
 namespace strata::internal {
@@ -33,14 +35,16 @@ void TableImpl::LeaveCold(Slot slot) {
 }
 
 void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
-  const double ratio = options_.swap_ratio;
-  if (ratio <= 0 || ++batches_since_swap_ < options_.swap_interval) return;
+  const double ratio = swap_ratio_;
+  if (ratio <= 0 || ++batches_since_swap_ < swap_interval_) return;
   batches_since_swap_ = 0;
   // k = ratio * n, rounded at random so that the expected number is exact.
   const double want = ratio * static_cast<double>(n);
   size_t k = static_cast<size_t>(want);
   if (rng_.Uniform01() < want - static_cast<double>(k)) ++k;
   if (k == 0) return;
+  k = std::min(k, n);
+  tier_counters_.swaps_requested += k;
   if (swap_requests_.size() >= kMaxPendingSwaps) {
     tier_counters_.swaps_skipped += k;  // training never waits for the swapper
     return;
@@ -48,7 +52,6 @@ void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
   // The victims: k of the batch's items, at random (a repeated one is skipped by the swapper),
   // or the k lowest-score ones (the best learned go out first).
   std::vector<Slot> chosen(slots, slots + n);
-  k = std::min(k, n);
   if (options_.swap_policy == SwapPolicy::kScore) {
     std::partial_sort(chosen.begin(), chosen.begin() + static_cast<ptrdiff_t>(k), chosen.end(),
                       [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -63,6 +66,24 @@ void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
   for (Slot s : chosen) victims.push_back(KeyOf(s));
   swap_requests_.push_back(std::move(victims));
   WakeMaintenance();
+}
+
+absl::Status TableImpl::SetSwap(double ratio, uint32_t interval) {
+  if (!resident_sampling_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("table '", options_.name,
+                     "': swap settings apply to tables with storage_dir and tier_sampling = "
+                     "kResident"));
+  }
+  if (!(ratio >= 0 && ratio <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("swap ratio must be in [0, 1], got ", ratio));
+  }
+  if (interval == 0) return absl::InvalidArgumentError("swap interval must be >= 1 (batches)");
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  swap_ratio_ = ratio;
+  swap_interval_ = interval;
+  return absl::OkStatus();
 }
 
 void TableImpl::WakeMaintenance() { maintenance_wakeup_.Notify(); }
@@ -89,6 +110,14 @@ bool TableImpl::MaintenanceStep() {
     auto stored_clean_resident = [&](Slot s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return s != kNoSlot && frame_[s] != kNoFrame && loc_[s].segment != kUnwritten;
     };
+    // Stored items that fit into free frames under the budget (after an open, deletions, or a
+    // larger budget).
+    const uint64_t row = options_.schema.fixed_row_bytes();
+    size_t room_items = free_frames_.size();
+    if (row > 0) {
+      room_items = std::min<uint64_t>(
+          room_items, (dram_budget_ - std::min(dram_budget_, resident_bytes_)) / row);
+    }
     if (!swap_requests_.empty()) {
       // Resident mode: each victim of the batch is replaced by a stored item (of its group).
       is_swap = true;
@@ -109,26 +138,50 @@ bool TableImpl::MaintenanceStep() {
         LeaveCold(in);                // reserved: not picked twice
         pairs.push_back(SwapPair{v, vk, in, KeyOf(in)});
       }
-    } else if (!free_frames_.empty() && ((cold_ != nullptr && cold_->size() > 0) ||
-                                         (promote_ != nullptr && promote_->size() > 0))) {
-      // Free frames (after an open, or after deletions): load stored items into them. Resident
-      // mode takes them at random; priority placement, the highest priorities first.
-      const uint64_t row = options_.schema.fixed_row_bytes();
-      size_t budget_items = free_frames_.size();
-      if (row > 0) {
-        budget_items = std::min<uint64_t>(
-            budget_items,
-            (options_.dram_budget_bytes - std::min(options_.dram_budget_bytes, resident_bytes_)) /
-                row);
+    } else if (room_items > 0 && ((cold_ != nullptr && cold_->size() > 0) ||
+                                  (promote_ != nullptr && promote_->size() > 0))) {
+      // Load stored items into the free frames: at random (resident mode), the groups with the
+      // fewest copies first (group-balanced placement) or the highest priorities first.
+      absl::flat_hash_map<int32_t, int64_t> copies;  // counting the picks of this step
+      if (balanced_ != nullptr) {
+        balanced_->ForEachGroup([&](int32_t g, size_t n) { copies[g] = static_cast<int64_t>(n); });
       }
-      for (size_t i = 0; i < std::min(budget_items, kMaxPairsPerStep); ++i) {
-        const Slot in = cold_ != nullptr       ? cold_->PickAny(rng_)
+      for (size_t i = 0; i < std::min(room_items, kMaxPairsPerStep); ++i) {
+        const Slot in = balanced_ != nullptr   ? PickFewestCopies(copies)
+                        : cold_ != nullptr     ? cold_->PickAny(rng_)
                         : promote_->size() > 0 ? promote_->Victim(rng_)
                                                : kNoSlot;
         if (in == kNoSlot) break;
         LeaveCold(in);
+        if (balanced_ != nullptr) ++copies[meta_[in].group];
         pairs.push_back(SwapPair{kNoSlot, kNoKey, in, KeyOf(in)});
       }
+    } else if (balanced_ != nullptr) {
+      // Group-balanced placement: move DRAM from the group with the most copies to a group with
+      // stored items and the fewest, until no such group is 2+ copies behind.
+      absl::flat_hash_map<int32_t, int64_t> copies;  // counting the pairs chosen in this step
+      balanced_->ForEachGroup([&](int32_t g, size_t n) { copies[g] = static_cast<int64_t>(n); });
+      std::vector<Slot> taken;
+      while (pairs.size() < kMaxPairsPerStep && balanced_->size() > 0) {
+        int64_t fewest = 0;
+        const Slot in = PickFewestCopies(copies, &fewest);
+        if (in == kNoSlot) break;
+        int32_t most_group = 0;
+        int64_t most = -1;
+        for (const auto& [g, n] : copies) {
+          if (n > most || (n == most && g < most_group)) most = n, most_group = g;
+        }
+        if (most <= fewest + 1) break;
+        const Slot out = balanced_->VictimIn(most_group, rng_);
+        if (out == kNoSlot) break;
+        residency_->Remove(out);  // out of the order while the pair is pending
+        taken.push_back(out);
+        LeaveCold(in);
+        --copies[most_group];
+        ++copies[meta_[in].group];
+        pairs.push_back(SwapPair{out, KeyOf(out), in, KeyOf(in)});
+      }
+      for (Slot out : taken) residency_->Insert(ItemFor(-1, out));
     } else if (promote_ != nullptr) {
       // Priority placement: promote while a stored item outranks the lowest resident one.
       std::vector<Slot> lowest;
@@ -148,6 +201,20 @@ bool TableImpl::MaintenanceStep() {
   if (pairs.empty()) return false;
   SwapIn(std::move(pairs), is_swap);
   return true;
+}
+
+Slot TableImpl::PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,
+                                 int64_t* fewest) {
+  int32_t best_group = 0;
+  int64_t best = -1;
+  cold_->ForEachGroup([&](int32_t g, size_t) {
+    const auto it = copies.find(g);
+    const int64_t n = it == copies.end() ? 0 : it->second;
+    if (best < 0 || n < best || (n == best && g < best_group)) best = n, best_group = g;
+  });
+  if (best < 0) return kNoSlot;
+  if (fewest != nullptr) *fewest = best;
+  return cold_->Pick(best_group, rng_);
 }
 
 void TableImpl::FillSpareBytes(uint32_t frame, const char* fields) {
@@ -251,10 +318,10 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
       if (victim != kNoSlot) {
         const uint64_t out_bytes =
             item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[victim];
-        room = resident_bytes_ - out_bytes + in_bytes <= options_.dram_budget_bytes;
+        room = resident_bytes_ - out_bytes + in_bytes <= dram_budget_;
       } else {
         room = p.victim == kNoSlot && !free_frames_.empty() &&
-               resident_bytes_ + in_bytes <= options_.dram_budget_bytes;
+               resident_bytes_ + in_bytes <= dram_budget_;
       }
     }
     if (!good[i] || !in_valid || !room) {

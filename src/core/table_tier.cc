@@ -54,13 +54,20 @@ absl::Status TableImpl::OpenStorage() {
       spare_frames_.push_back(static_cast<uint32_t>(frames_ + f));
     }
     // The residency order is the placement policy: which DRAM copy is dropped first.
-    const SelectorOptions order = resident_sampling_ || options_.placement == Placement::kRecent
-                                      ? Fifo()
-                                  : options_.placement == Placement::kRandom ? Uniform()
-                                                                             : MinHeap();
-    ASSIGN_OR_RETURN(residency_, MakeSelector(order, cap, {}));
+    // kGroupBalanced: oldest DRAM copy (the order residency_ saw them) of the largest group.
+    const bool balanced = options_.placement == Placement::kGroupBalanced;
+    if (balanced) {
+      auto order = std::make_unique<GroupBalancedSelector>(GroupBalanced(), cap);
+      balanced_ = order.get();
+      residency_ = std::move(order);
+    } else {
+      const SelectorOptions order = options_.placement == Placement::kRandom     ? Uniform()
+                                    : options_.placement == Placement::kPriority ? MinHeap()
+                                                                                 : Fifo();
+      ASSIGN_OR_RETURN(residency_, MakeSelector(order, cap, {}));
+    }
     in_cold_.assign(cap, 0);
-    if (resident_sampling_) cold_ = std::make_unique<ColdSet>(cap);
+    if (resident_sampling_ || balanced) cold_ = std::make_unique<ColdSet>(cap);
     if (!resident_sampling_ && options_.placement == Placement::kPriority) {
       ASSIGN_OR_RETURN(promote_, MakeSelector(MaxHeap(), cap, {}));
     }
@@ -69,7 +76,8 @@ absl::Status TableImpl::OpenStorage() {
     if (recovered.existed) RETURN_IF_ERROR(Restore(recovered));
   }
   writer_ = std::thread([this] { WriterLoop(); });
-  if (resident_sampling_ || options_.placement == Placement::kPriority) {
+  if (resident_sampling_ || options_.placement == Placement::kPriority ||
+      options_.placement == Placement::kGroupBalanced) {
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
   }
   storage_open_ = true;
@@ -272,7 +280,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   tier_counters_.recovered_items = size_;
   // A table reopened with smaller limits sheds what no longer fits.
   const uint64_t max_bytes = options_.max_bytes;
-  while (size_ > capacity_ || (max_bytes != 0 && bytes_ > max_bytes)) {
+  while (size_ > max_items_ || (max_bytes != 0 && bytes_ > max_bytes)) {
     if (remover_ == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat(where, " holds ", size_, " items (", bytes_,
                                                         " bytes), more than max_items/max_bytes "
@@ -307,8 +315,7 @@ void TableImpl::AppendRecord(Slot slot, AlignedBytes* out) const {
 bool TableImpl::FrameAvailable(uint64_t bytes) const {
   // Dirty items (not yet written) cannot give up their frames; clean ones can be demoted.
   const uint64_t dirty = resident_bytes_ - clean_resident_bytes_;
-  return (!free_frames_.empty() || residency_->size() > 0) &&
-         dirty + bytes <= options_.dram_budget_bytes;
+  return (!free_frames_.empty() || residency_->size() > 0) && dirty + bytes <= dram_budget_;
 }
 
 absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
@@ -338,7 +345,7 @@ absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
 }
 
 uint32_t TableImpl::TakeFrame(uint64_t bytes) {
-  while (free_frames_.empty() || resident_bytes_ + bytes > options_.dram_budget_bytes) {
+  while (free_frames_.empty() || resident_bytes_ + bytes > dram_budget_) {
     Demote(residency_->Victim(rng_));
   }
   const uint32_t frame = free_frames_.back();
@@ -390,6 +397,63 @@ void TableImpl::ReleaseFrame(Slot slot) {
     ReleaseFrameOf(slot, bytes);
   }
   loc_[slot] = Location{};
+}
+
+absl::Status TableImpl::Resize(uint64_t max_items, uint64_t dram_budget) {
+  const std::string& name = options_.name;
+  if (max_items < 1 || max_items > capacity_) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name, "': max_items must be in [1, ",
+                                                   capacity_,
+                                                   "] (the capacity it was created "
+                                                   "with), got ",
+                                                   max_items));
+  }
+  if (dram_budget != 0) {
+    if (!tiered_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "table '", name, "': dram_budget_bytes applies to tables with storage_dir only"));
+    }
+    const uint64_t min_budget = std::max<uint64_t>(1, options_.schema.fixed_row_bytes());
+    if (dram_budget < min_budget || dram_budget > max_dram_budget_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("table '", name, "': dram_budget_bytes must be in [", min_budget, ", ",
+                       max_dram_budget_, "] (max_dram_budget_bytes), got ", dram_budget));
+    }
+  }
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  if (size_ > max_items && remover_ == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name, "' holds ", size_,
+                                                   " items, more than max_items ", max_items,
+                                                   ", and has no remover to evict them"));
+  }
+  max_items_ = max_items;
+  while (size_ > max_items_) RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
+  if (dram_budget == 0) return absl::OkStatus();
+  dram_budget_ = dram_budget;
+  // Drop clean copies in placement order; unwritten ones keep their frames until written.
+  for (;;) {
+    while (resident_bytes_ > dram_budget_ && residency_->size() > 0) {
+      Demote(residency_->Victim(rng_));
+    }
+    if (resident_bytes_ <= dram_budget_) break;
+    WakeWriter();
+    mu_.AwaitWithDeadline(
+        [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return closed_ || !storage_error_.ok() || residency_->size() > 0;
+        },
+        absl::InfiniteFuture());
+    if (closed_) return absl::CancelledError(absl::StrCat("table '", name, "' was closed"));
+    if (!storage_error_.ok()) {
+      return absl::Status(storage_error_.code(),
+                          absl::StrCat("table '", name,
+                                       "': the new DRAM budget is set, but unwritten items still "
+                                       "hold more than it while storage writes fail: ",
+                                       storage_error_.message()));
+    }
+  }
+  WakeMaintenance();  // a larger budget is refilled from storage in the background
+  return absl::OkStatus();
 }
 
 // --- The writer ------------------------------------------------------------------------------
@@ -736,6 +800,24 @@ void TableImpl::TierInfoLocked(TierInfo* t) const {
     t->max_reads_in_flight = rs.max_in_flight;
     t->read_p50_us = rs.latency_p50_us;
     t->read_p99_us = rs.latency_p99_us;
+    t->read_latency_total_us = rs.latency_total_us;
+  }
+  t->swap_ratio = swap_ratio_;
+  t->swap_interval = swap_interval_;
+  t->dram_budget_bytes = dram_budget_;
+  t->groups.clear();
+  if (balanced_ != nullptr) {
+    absl::flat_hash_map<int32_t, TierInfo::Group> groups;
+    balanced_->ForEachGroup([&](int32_t g, size_t n) { groups[g].dram_items = n; });
+    for (Slot s = 0; s < high_water_; ++s) {
+      if (meta_[s].gen & 1u) ++groups[meta_[s].group].items;
+    }
+    for (auto& [g, entry] : groups) {
+      entry.group = g;
+      t->groups.push_back(entry);
+    }
+    std::sort(t->groups.begin(), t->groups.end(),
+              [](const TierInfo::Group& a, const TierInfo::Group& b) { return a.group < b.group; });
   }
 }
 
@@ -783,9 +865,9 @@ absl::Status TableImpl::CheckTierInvariants() const {
                                             " clean); found ", resident, " / ", resident_bytes,
                                             " (", clean_bytes, ")"));
   }
-  if (resident_bytes_ > options_.dram_budget_bytes) {
-    return absl::InternalError(absl::StrCat(
-        "DRAM holds ", resident_bytes_, " bytes, over the budget of ", options_.dram_budget_bytes));
+  if (resident_bytes_ > dram_budget_) {
+    return absl::InternalError(
+        absl::StrCat("DRAM holds ", resident_bytes_, " bytes, over the budget of ", dram_budget_));
   }
   if (resident + free_frames_.size() + spare_frames_.size() + spares_in_flight_ !=
       frames_ + spare_rows_) {

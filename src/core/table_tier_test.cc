@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -724,6 +725,206 @@ TEST_F(TierTest, ResidentModeWarmsUpAfterReopen) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_EQ(t->info().tier.dram_items, 16u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+// Polls until `done(info)` holds (up to 10 s); returns the last TierInfo.
+TierInfo AwaitTier(Table& t, const std::function<bool(const TierInfo&)>& done) {
+  TierInfo info = t.info().tier;
+  for (int i = 0; i < 1000 && !done(info); ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+    info = t.info().tier;
+  }
+  return info;
+}
+
+// Per group: DRAM copies; true when they are all within one of each other and sum to `total`.
+bool Balanced(const TierInfo& info, uint64_t total) {
+  uint64_t lo = ~uint64_t{0}, hi = 0, sum = 0;
+  for (const TierInfo::Group& g : info.groups) {
+    lo = std::min(lo, g.dram_items);
+    hi = std::max(hi, g.dram_items);
+    sum += g.dram_items;
+  }
+  return !info.groups.empty() && hi <= lo + 1 && sum == total;
+}
+
+std::string GroupsString(const TierInfo& info) {
+  std::string s;
+  for (const TierInfo::Group& g : info.groups) {
+    absl::StrAppend(&s, g.group, ":", g.dram_items, "/", g.items, " ");
+  }
+  return s;
+}
+
+// Classes arriving task after task (as in class-incremental learning) end up sharing DRAM
+// equally; sampling then sees every class at the same rate.
+TEST_F(TierTest, GroupBalancedPlacementSharesDramEquallyAcrossClasses) {
+  TableOptions o = Tiered(mem_.get(), dir_, 30, 4000);
+  o.tier_sampling = TierSampling::kResident;
+  o.placement = Placement::kGroupBalanced;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  for (int task = 0; task < 3; ++task) {
+    ASSERT_TRUE(InsertGrouped(*t, task * 1000, 1000, &keys, [](int64_t id) {
+                  return static_cast<int32_t>(id / 1000);
+                }).ok());
+  }
+  ASSERT_TRUE(t->Checkpoint().ok());
+  const TierInfo info = AwaitTier(*t, [](const TierInfo& i) { return Balanced(i, 30); });
+  ASSERT_TRUE(Balanced(info, 30)) << GroupsString(info);
+  ASSERT_EQ(info.groups.size(), 3u);
+  for (const TierInfo::Group& g : info.groups) EXPECT_EQ(g.items, 1000u);
+  std::map<int64_t, int> per_group;
+  SampleBatch out;
+  for (int b = 0; b < 100; ++b) {
+    ASSERT_TRUE(t->Sample(SampleOptions{.batch_size = 30}, &out).ok());
+    for (int64_t id : CheckRows(out)) ++per_group[id / 1000];
+  }
+  // 3000 uniform draws over 10 + 10 + 10 items: Binomial(3000, 1/3) per group, sd ~26; 5 sd.
+  for (int g = 0; g < 3; ++g) EXPECT_NEAR(per_group[g], 1000, 130) << "group " << g;
+  EXPECT_EQ(t->info().tier.dram_misses, 0u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, ResizeShrinksAndGrowsDramKeepingClassesBalanced) {
+  TableOptions o = Tiered(mem_.get(), dir_, 30, 4000);
+  o.tier_sampling = TierSampling::kResident;
+  o.placement = Placement::kGroupBalanced;
+  const uint64_t row = o.schema.fixed_row_bytes();
+  o.max_dram_budget_bytes = 60 * row;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertGrouped(*t, 0, 3000, &keys, [](int64_t id) {
+                return static_cast<int32_t>(id % 3);
+              }).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  ASSERT_TRUE(Balanced(AwaitTier(*t, [](const TierInfo& i) { return Balanced(i, 30); }), 30));
+
+  ASSERT_TRUE(t->Resize(4000, 9 * row).ok());
+  TierInfo info = t->info().tier;
+  EXPECT_EQ(info.dram_budget_bytes, 9 * row);
+  EXPECT_LE(info.dram_bytes, 9 * row);
+  info = AwaitTier(*t, [](const TierInfo& i) { return Balanced(i, 9); });
+  EXPECT_TRUE(Balanced(info, 9)) << GroupsString(info);  // 3 + 3 + 3
+
+  ASSERT_TRUE(t->Resize(4000, 60 * row).ok());  // refilled from storage in the background
+  info = AwaitTier(*t, [](const TierInfo& i) { return Balanced(i, 60); });
+  EXPECT_TRUE(Balanced(info, 60)) << GroupsString(info);  // 20 + 20 + 20
+  EXPECT_EQ(info.dram_items, 60u);
+  SampleBatch out;
+  ASSERT_TRUE(t->Sample(SampleOptions{.batch_size = 60, .replacement = false}, &out).ok());
+  const std::vector<int64_t> ids = CheckRows(out);
+  EXPECT_EQ(std::set<int64_t>(ids.begin(), ids.end()).size(), 60u);
+
+  // Out of range: nothing changes.
+  EXPECT_THAT(t->Resize(4000, 61 * row).message(), HasSubstr("max_dram_budget_bytes"));
+  EXPECT_THAT(t->Resize(4000, row - 1).message(), HasSubstr("dram_budget_bytes must be in"));
+  EXPECT_THAT(t->Resize(4001).message(), HasSubstr("max_items must be in [1, 4000]"));
+  EXPECT_EQ(t->info().tier.dram_budget_bytes, 60 * row);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST(TableResizeTest, MaxItemsShrinksWithTheRemoverAndGrowsBackToCapacity) {
+  TableOptions o;
+  o.schema = ItemSchema();
+  o.max_items = 100;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 100, &keys).ok());
+  ASSERT_TRUE(t->Resize(40).ok());
+  EXPECT_EQ(t->size(), 40u);
+  EXPECT_EQ(t->info().evicted, 60u);
+  EXPECT_EQ(t->info().max_items, 40u);
+  std::vector<size_t> missing;
+  SampleBatch out;
+  ASSERT_TRUE(t->Get(keys, &out, &missing).ok());
+  EXPECT_EQ(missing.size(), 60u);  // FIFO remover: the oldest 60 went
+  EXPECT_EQ(CheckRows(out).front(), 60);
+  ASSERT_TRUE(InsertIds(*t, 100, 20, &keys).ok());
+  EXPECT_EQ(t->size(), 40u);
+  ASSERT_TRUE(t->Resize(100).ok());
+  ASSERT_TRUE(InsertIds(*t, 200, 60, &keys).ok());
+  EXPECT_EQ(t->size(), 100u);
+  EXPECT_THAT(t->Resize(0).message(), HasSubstr("max_items must be in [1, 100]"));
+  EXPECT_THAT(t->Resize(50, 4096).message(), HasSubstr("storage_dir only"));
+  EXPECT_EQ(t->size(), 100u);
+
+  o.remover = std::nullopt;
+  auto strict = Open(o);
+  ASSERT_TRUE(InsertIds(*strict, 0, 10, &keys).ok());
+  EXPECT_THAT(strict->Resize(5).message(), HasSubstr("no remover"));
+  EXPECT_EQ(strict->size(), 10u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
+TEST_F(TierTest, DeleteTaskRemovesItsItemsAndSurvivesReopen) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 1000);
+  std::vector<Key> keys;
+  auto insert_task = [&](Table& t, int64_t first, int n, int32_t task) {
+    std::vector<float> obs(static_cast<size_t>(n) * kDim);
+    std::vector<int64_t> ids(n);
+    std::vector<int32_t> tasks(n, task);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = first + i;
+      for (int j = 0; j < kDim; ++j) obs[i * kDim + j] = static_cast<float>((first + i) * 1000 + j);
+    }
+    ItemBatch b;
+    b.Add("obs", DType::kF32, {n, kDim}, obs.data()).Add("id", DType::kI64, {n}, ids.data());
+    b.set_tasks(tasks);
+    return t.Insert(b, &keys);
+  };
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(insert_task(*t, 0, 50, 0).ok());
+    ASSERT_TRUE(insert_task(*t, 50, 30, 1).ok());
+    ASSERT_TRUE(insert_task(*t, 80, 20, 0).ok());
+    EXPECT_EQ(*t->DeleteTask(1), 30u);
+    EXPECT_EQ(*t->DeleteTask(7), 0u);
+    EXPECT_EQ(t->size(), 70u);
+    EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  }
+  auto t = Open(o);  // the deletions were written as tombstones
+  EXPECT_EQ(t->size(), 70u);
+  SampleBatch out;
+  ASSERT_TRUE(
+      t->Sample(SampleOptions{.batch_size = 70, .replacement = false, .timeout = absl::Seconds(10)},
+                &out)
+          .ok());
+  for (int64_t id : CheckRows(out)) EXPECT_TRUE(id < 50 || id >= 80) << id;
+}
+
+TEST_F(TierTest, SetSwapChangesTheRateOnTheLiveTable) {
+  TableOptions exact = Tiered(mem_.get(), dir_, 20, 1000);
+  {
+    auto t = Open(exact);
+    EXPECT_THAT(t->SetSwap(0.5, 1).message(), HasSubstr("kResident"));
+  }
+  TableOptions o = Tiered(mem_.get(), "/tier2", 20, 1000);
+  o.tier_sampling = TierSampling::kResident;
+  o.swap_ratio = 1.0;
+  auto t = Open(o);
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 200, &keys).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  EXPECT_THAT(t->SetSwap(1.5, 1).message(), HasSubstr("[0, 1]"));
+  EXPECT_THAT(t->SetSwap(0.5, 0).message(), HasSubstr("interval"));
+  SampleBatch out;
+  auto requested_over = [&](int batches) {
+    const uint64_t before = t->info().tier.swaps_requested;
+    for (int b = 0; b < batches; ++b) {
+      EXPECT_TRUE(t->Sample(SampleOptions{.batch_size = 10}, &out).ok());
+    }
+    return t->info().tier.swaps_requested - before;
+  };
+  EXPECT_EQ(requested_over(40), 400u);  // ratio 1, every batch
+  ASSERT_TRUE(t->SetSwap(0.5, 2).ok());
+  EXPECT_EQ(t->info().tier.swap_ratio, 0.5);
+  EXPECT_EQ(t->info().tier.swap_interval, 2u);
+  // Every 2nd batch, 5 of 10 items (exactly: 0.5 * 10 needs no rounding).
+  EXPECT_EQ(requested_over(40), 100u);
+  ASSERT_TRUE(t->SetSwap(0, 1).ok());
+  EXPECT_EQ(requested_over(40), 0u);
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
 }
 

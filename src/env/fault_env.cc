@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "strata/status.h"
 
 namespace strata::internal {
@@ -68,7 +69,10 @@ class FaultRandomAccessFile final : public RandomAccessFile {
 
   absl::Status Read(uint64_t offset, size_t n, char* dst, size_t* bytes_read) const override {
     *bytes_read = 0;
-    RETURN_IF_ERROR(env_->BeginRead(epoch_, path_));
+    absl::Duration latency;
+    absl::Status fault = env_->BeginRead(epoch_, path_, &latency);
+    if (latency > absl::ZeroDuration()) absl::SleepFor(latency);  // unlocked: reads overlap
+    RETURN_IF_ERROR(fault);
     return base_->Read(offset, n, dst, bytes_read);
   }
   uint64_t size() const override { return base_->size(); }
@@ -98,6 +102,16 @@ void FaultInjectionEnv::NoSpaceAfter(uint64_t bytes) {
   MutexLock l(&mu_);
   space_limited_ = true;
   space_left_ = bytes;
+}
+
+void FaultInjectionEnv::SetReadLatency(absl::Duration latency) {
+  MutexLock l(&mu_);
+  read_latency_ = std::max(latency, absl::ZeroDuration());
+}
+
+absl::Duration FaultInjectionEnv::read_latency() const {
+  MutexLock l(&mu_);
+  return read_latency_;
 }
 
 void FaultInjectionEnv::ClearFaults() {
@@ -181,9 +195,12 @@ void FaultInjectionEnv::EndSync(const std::shared_ptr<FileState>& f) {
   f->ever_synced = true;
 }
 
-absl::Status FaultInjectionEnv::BeginRead(uint64_t epoch, const std::string& path) {
+absl::Status FaultInjectionEnv::BeginRead(uint64_t epoch, const std::string& path,
+                                          absl::Duration* latency) {
   MutexLock l(&mu_);
+  *latency = absl::ZeroDuration();
   RETURN_IF_ERROR(CheckEpoch(epoch, path));
+  *latency = read_latency_;
   ++reads_;
   if (Fires(reads_, &fail_read_.at)) return Named(fail_read_.status, "read", path);
   return absl::OkStatus();

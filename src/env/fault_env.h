@@ -16,6 +16,12 @@
 //
 // Op counters count calls since construction: Append calls (kWrite), RandomAccessFile::Read
 // calls (kRead), WritableFile::Sync and SyncDir calls (kSync). An injected failure still counts.
+//
+// Slow device. SetReadLatency(d) makes every RandomAccessFile::Read through this Env sleep `d`
+// before it reads (a read failed by FailNth sleeps too, as a slow device's EIO would), so tests
+// can provoke I/O contention (e.g. the swap-ratio controller backing off). The sleep runs without
+// the Env's mutex: concurrent reads overlap their latencies, as on a device with a deep queue.
+// Reads already sleeping keep the latency they started with.
 #ifndef STRATA_ENV_FAULT_ENV_H_
 #define STRATA_ENV_FAULT_ENV_H_
 
@@ -25,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "strata/env.h"
 #include "util/mutex.h"
 #include "util/random.h"
@@ -53,8 +60,12 @@ class FaultInjectionEnv final : public Env {
   // limit writes the prefix that fits and fails with ResourceExhausted (ENOSPC), later ones
   // write nothing and fail the same way. Deleting files does not free space; ClearFaults does.
   void NoSpaceAfter(uint64_t bytes) ABSL_LOCKS_EXCLUDED(mu_);
-  // Cancels every pending fault (FailNth, ShortWrite, NoSpaceAfter).
+  // Cancels every pending fault (FailNth, ShortWrite, NoSpaceAfter). The read latency stays.
   void ClearFaults() ABSL_LOCKS_EXCLUDED(mu_);
+  // From now on every RandomAccessFile::Read sleeps `latency` before reading; zero (or
+  // negative) turns it off. See "Slow device" above.
+  void SetReadLatency(absl::Duration latency) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Duration read_latency() const ABSL_LOCKS_EXCLUDED(mu_);
   // Simulates power loss as described above; `seed` picks the torn prefix. Call it with no I/O
   // in flight. Returns the first error of the base Env while rewriting files.
   [[nodiscard]] absl::Status Crash(CrashMode mode = CrashMode::kDropUnsynced, uint64_t seed = 0)
@@ -110,7 +121,9 @@ class FaultInjectionEnv final : public Env {
   void EndAppend(const std::shared_ptr<FileState>& f, size_t written) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status BeginSync(uint64_t epoch, const std::string& path) ABSL_LOCKS_EXCLUDED(mu_);
   void EndSync(const std::shared_ptr<FileState>& f) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status BeginRead(uint64_t epoch, const std::string& path) ABSL_LOCKS_EXCLUDED(mu_);
+  // Also returns the latency the read must sleep (without the lock) in `*latency`.
+  absl::Status BeginRead(uint64_t epoch, const std::string& path, absl::Duration* latency)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CheckEpoch(uint64_t epoch, const std::string& path) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Rewrites `path` in the base Env to its first `size` bytes.
@@ -134,6 +147,7 @@ class FaultInjectionEnv final : public Env {
   uint64_t short_write_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool space_limited_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t space_left_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration read_latency_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
 };
 
 }  // namespace strata::internal

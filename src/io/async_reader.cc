@@ -30,6 +30,8 @@ void ReaderCounters::OnComplete(const ReadOp& op, double latency_us) {
     failed_.fetch_add(1, std::memory_order_relaxed);
   }
   latency_.Record(latency_us);
+  latency_total_ns_.fetch_add(static_cast<uint64_t>(std::max(0.0, latency_us) * 1e3),
+                              std::memory_order_relaxed);
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   completed_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -44,6 +46,7 @@ ReaderStats ReaderCounters::Snapshot() const {
   s.bytes = bytes_.load(std::memory_order_relaxed);
   s.latency_p50_us = latency_.Percentile(50);
   s.latency_p99_us = latency_.Percentile(99);
+  s.latency_total_us = static_cast<double>(latency_total_ns_.load(std::memory_order_relaxed)) / 1e3;
   s.backend = backend_;
   return s;
 }

@@ -58,6 +58,8 @@ struct ReaderStats {
   // (threads) to its completion being reaped; queueing in ReadAll before that is not included.
   double latency_p50_us = 0;
   double latency_p99_us = 0;
+  double latency_total_us = 0;  // sum over completed ops: a window's mean latency is its delta
+                                // over the delta of `completed`
   // "io_uring", "threads", or "threads (io_uring unavailable: <strerror>)".
   std::string backend;
 };

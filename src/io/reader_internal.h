@@ -38,6 +38,7 @@ class ReaderCounters {
   std::atomic<uint64_t> max_in_flight_{0};
   std::atomic<uint64_t> bytes_{0};
   LatencyHistogram latency_;
+  std::atomic<uint64_t> latency_total_ns_{0};
 };
 
 // Monotonic clock in nanoseconds, for latencies.

@@ -214,7 +214,13 @@ uint32_t GroupBalancedSelector::LargestGroup() const {
 
 Slot GroupBalancedSelector::Victim(Rng& rng) {
   assert(size_ >= 1);
-  const Group& group = groups_[LargestGroup()];
+  return VictimIn(groups_[LargestGroup()].id, rng);
+}
+
+Slot GroupBalancedSelector::VictimIn(int32_t id, Rng& rng) {
+  const auto it = group_index_.find(id);
+  if (it == group_index_.end() || groups_[it->second].items.empty()) return kNoSlot;
+  const Group& group = groups_[it->second];
   switch (order_) {
     case VictimOrder::kOldest:
       return group.oldest;

@@ -61,6 +61,14 @@ class GroupBalancedSelector final : public Selector {
 
   // Items currently held in `group` (0 for a group never seen).
   size_t group_size(int32_t group) const;
+  // The victim inside `group` by victim_order, as Victim picks it in the largest group; kNoSlot
+  // when the group holds no item.
+  Slot VictimIn(int32_t group, Rng& rng);
+  // Calls fn(group id, items held) for every group holding items.
+  template <typename F>
+  void ForEachGroup(F fn) const {
+    for (uint32_t g : nonempty_) fn(groups_[g].id, groups_[g].items.size());
+  }
   // Distinct groups inserted since construction or the last Clear.
   size_t groups_seen() const { return groups_.size(); }
   // The per-group share of a full table: capacity / groups_seen() (capacity before any group).

@@ -44,6 +44,13 @@ class ColdSet {
     const std::vector<Slot>& v = groups_[it->second];
     return v[rng.UniformInt(v.size())];
   }
+  // Calls fn(group, members) for every group with members.
+  template <typename F>
+  void ForEachGroup(F fn) const {
+    for (const auto& [group, i] : index_) {
+      if (!groups_[i].empty()) fn(group, groups_[i].size());
+    }
+  }
   // A uniformly random member of any group, or kNoSlot when empty.
   Slot PickAny(Rng& rng) const {
     if (size_ == 0) return kNoSlot;

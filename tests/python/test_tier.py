@@ -8,6 +8,7 @@ import dataclasses
 import gc
 import os
 import pathlib
+import time
 
 import numpy as np
 import pytest
@@ -113,9 +114,10 @@ def test_dram_only_table_reports_the_tier_disabled():
     tier = t.stats().tier
     assert tier.enabled is False and tier.reader == "" and tier.storage_error == ""
     counters = dataclasses.asdict(tier)
-    for k in ("enabled", "reader", "storage_error"):
+    for k in ("enabled", "reader", "storage_error", "groups"):
         del counters[k]
-    assert len(counters) == 33 and set(counters.values()) == {0}
+    assert len(counters) == 38 and set(counters.values()) == {0}
+    assert tier.groups == {}
     assert t.storage_options["storage_dir"] is None
     t.checkpoint()  # nothing to do
 
@@ -264,7 +266,8 @@ def test_storage_options_reopen_the_directory(tmp_path):
                compaction_bytes_per_second=0)
     options = t.storage_options
     assert options == {
-        "storage_dir": str(tmp_path), "dram_budget_bytes": BUDGET, "storage_budget_bytes": 1 << 30,
+        "storage_dir": str(tmp_path), "dram_budget_bytes": BUDGET, "max_dram_budget_bytes": 0,
+        "storage_budget_bytes": 1 << 30,
         "durability": "sync", "segment_bytes": 1 << 20, "write_queue_items": 64,
         "compaction_live_ratio": 0.25, "compaction_bytes_per_second": 0, "direct_io": False,
         "tier_sampling": "exact", "placement": "recent", "swap_ratio": 0.0, "swap_interval": 1,
@@ -453,3 +456,81 @@ def test_bad_tier_options_are_value_errors(tmp_path, kwargs, match):
 def test_direct_io_must_be_a_bool(tmp_path):
     with pytest.raises(TypeError, match="direct_io"):
         tiered(tmp_path, direct_io=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Live limits and class-balanced placement (the continual-learning runtime builds on these)
+
+
+def await_tier(t, done, seconds=10.0):
+    """Polls t.stats().tier until done(tier) holds or `seconds` pass; returns the last one."""
+    deadline = time.monotonic() + seconds
+    tier = t.stats().tier
+    while not done(tier) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        tier = t.stats().tier
+    return tier
+
+
+def dram_per_group(tier):
+    return {g: dram for g, (dram, _) in tier.groups.items()}
+
+
+def test_group_balanced_placement_resize_and_set_swap(tmp_path):
+    t = tiered(str(tmp_path), tier_sampling="resident", placement="group_balanced",
+               swap_ratio=1.0, dram_budget_bytes=30 * ROW, max_dram_budget_bytes=60 * ROW)
+    for g in range(3):  # three classes arriving one after the other
+        ids = np.arange(g * 1000, g * 1000 + 1000)
+        t.insert(items(ids), groups=np.full(1000, g, dtype=np.int32))
+    t.checkpoint()
+    tier = await_tier(t, lambda s: sorted(dram_per_group(s).values()) == [10, 10, 10])
+    assert dram_per_group(tier) == {0: 10, 1: 10, 2: 10}, tier.groups
+    assert {g: n for g, (_, n) in tier.groups.items()} == {0: 1000, 1: 1000, 2: 1000}
+    # Shrink: 3 + 3 + 3; grow: refilled from storage, 20 + 20 + 20.
+    t.resize(10_000, dram_budget_bytes=9 * ROW)
+    assert t.stats().tier.dram_bytes <= 9 * ROW
+    tier = await_tier(t, lambda s: sorted(dram_per_group(s).values()) == [3, 3, 3])
+    assert dram_per_group(tier) == {0: 3, 1: 3, 2: 3}
+    t.resize(10_000, dram_budget_bytes=60 * ROW)
+    tier = await_tier(t, lambda s: sorted(dram_per_group(s).values()) == [20, 20, 20])
+    assert dram_per_group(tier) == {0: 20, 1: 20, 2: 20} and tier.dram_budget_bytes == 60 * ROW
+    with pytest.raises(ValueError, match="max_dram_budget_bytes"):
+        t.resize(10_000, dram_budget_bytes=61 * ROW)
+    with pytest.raises(ValueError, match="max_items must be in"):
+        t.resize(10_001)
+    # Live swap settings: every 2nd batch, half of it.
+    before = t.stats().tier.swaps_requested
+    t.set_swap(0.5, 2)
+    for _ in range(20):
+        t.sample(10)
+    tier = t.stats().tier
+    assert (tier.swap_ratio, tier.swap_interval) == (0.5, 2)
+    assert tier.swaps_requested - before == 50
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        t.set_swap(1.5)
+    t.check_invariants()
+    drop(t)
+
+
+def test_set_swap_on_an_exact_table_is_refused(tmp_path):
+    t = tiered(str(tmp_path))
+    with pytest.raises(ValueError, match="tier_sampling = kResident"):
+        t.set_swap(0.5)
+    drop(t)
+
+
+def test_resize_capacity_evicts_and_delete_task_removes_a_task():
+    t = strata.Table("dram", SCHEMA, capacity=100)
+    t.insert(items(np.arange(60)), tasks=np.repeat(np.arange(3, dtype=np.int32), 20))
+    assert t.delete_task(1) == 20 and len(t) == 40
+    t.resize(10)  # the Fifo remover evicts the oldest
+    assert len(t) == 10 and t.stats().capacity == 10
+    assert sorted(t.sample(10, replacement=False)["id"].tolist()) == list(range(50, 60))
+    t.resize(100)
+    t.insert(items(np.arange(100, 190)))
+    assert len(t) == 100
+    strict = strata.Table("strict", SCHEMA, capacity=10, remover=None)
+    strict.insert(items(np.arange(10)))
+    with pytest.raises(ValueError, match="no remover"):
+        strict.resize(5)
+    assert len(strict) == 10
