@@ -23,59 +23,15 @@ under /usr/share/datasets/fashion-mnist/, IDX format, gzip; parsed here with gzi
 """
 
 import argparse
-import gzip
-import os
-import sys
 import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 import strata
 
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    """Reads a gzip'd IDX file (big-endian header: 0, 0, dtype code, ndim, then ndim uint32 dims)."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if data[0] != 0 or data[1] != 0:
-        raise ValueError(f"{path}: not an IDX file")
-    dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-    dtype, ndim = np.dtype(dtypes[data[2]]), data[3]
-    dims = np.frombuffer(data, dtype=">u4", count=ndim, offset=4).astype(int)
-    return np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim).reshape(dims)
-
-
-def load(data_dir, split):
-    prefix = "train" if split == "train" else "t10k"
-    images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))
-    labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
-    # np.array copies: frombuffer views of bytes are read-only, which torch.from_numpy warns about.
-    return np.array(images.reshape(len(images), -1)), labels.astype(np.int64)
-
-
-def make_mlp():
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                         nn.Linear(256, 10))
-
-
-def to_input(images_u8):
-    return torch.from_numpy(images_u8).float().div_(255.0).sub_(0.2860).div_(0.3530)
-
-
-def accuracy(model, images, labels):
-    model.eval()
-    with torch.no_grad():
-        correct = 0
-        for i in range(0, len(images), 2000):
-            logits = model(to_input(images[i:i + 2000]))
-            correct += int((logits.argmax(1).numpy() == labels[i:i + 2000]).sum())
-    model.train()
-    return correct / len(images)
+from fmnist import DATA_DIR, accuracy, load, make_mlp, to_input
 
 
 def main():
@@ -99,9 +55,6 @@ def main():
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
-    if not os.path.exists(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz")):
-        sys.exit(f"Fashion-MNIST not found under {args.data_dir}: "
-                 "apt-get install dataset-fashion-mnist (or pass --data-dir)")
     t0 = time.perf_counter()
     train_x, train_y = load(args.data_dir, "train")
     test_x, test_y = load(args.data_dir, "test")

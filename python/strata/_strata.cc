@@ -227,6 +227,8 @@ PYBIND11_MODULE(_strata, m) {
             return out;
           })
       .def_property_readonly("scores", [](const Schema& s) { return s.score_columns(); })
+      .def_property_readonly("fixed_row_bytes", &Schema::fixed_row_bytes,
+                             "Payload bytes of an item's fixed fields (what DRAM budgets count).")
       .def("__str__", &Schema::DebugString);
 
   // --- Selectors

@@ -179,8 +179,8 @@ bool TableImpl::CompactStep() {
       }
       loc_[s].segment = segment;
       loc_[s].offset = static_cast<uint32_t>(e.data_offset);
-      live_bytes_[victim] -= m.length;
-      live_bytes_[segment] += m.length;
+      live_bytes_[victim] -= FileSpan(m.length);
+      live_bytes_[segment] += FileSpan(m.length);
       moved += m.length;
     }
     for (Key key : corrupt) {

@@ -467,6 +467,7 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   if (tiered_) {
     frame_[slot] = row;
     frame_slot_[row] = slot;
+    if (balanced_ != nullptr) ++dirty_copies_[meta_[slot].group];
     loc_[slot] = Location{};  // unwritten until the writer thread stores it
     Enqueue(MakeKey(gen, slot), /*tombstone=*/false);
   }

@@ -327,7 +327,13 @@ class TableImpl {
   const size_t record_align_;  // records start at multiples of this in data files
   uint64_t frames_ = 0;        // DRAM frames that hold resident items (rows of store_)
   uint64_t spare_rows_ = 0;    // more rows, for swap-ins being read (see table_swap.cc)
-  std::unique_ptr<SegmentStore> segments_;             // thread-safe
+  std::unique_ptr<SegmentStore> segments_;  // thread-safe
+  // Bytes a record of `length` takes in a data file (records start at multiples of
+  // record_align_); live_bytes_ counts these, so that a segment's live ratio is right with
+  // O_DIRECT padding (else compaction would rewrite padded segments over and over).
+  uint64_t FileSpan(uint64_t length) const {
+    return (length + record_align_ - 1) / record_align_ * record_align_;
+  }
   std::unique_ptr<AsyncReader> reader_;                // thread-safe
   std::vector<Location> loc_ ABSL_GUARDED_BY(mu_);     // per slot
   std::vector<uint32_t> frame_ ABSL_GUARDED_BY(mu_);   // per slot: frame or kNoFrame
@@ -341,12 +347,18 @@ class TableImpl {
   // Clean resident items (record written), in demotion order: the placement policy.
   std::unique_ptr<Selector> residency_ ABSL_GUARDED_BY(mu_);
   GroupBalancedSelector* balanced_ ABSL_GUARDED_BY(mu_) = nullptr;  // residency_, kGroupBalanced
+  // kGroupBalanced: per group, DRAM copies not written yet (not in residency_).
+  absl::flat_hash_map<int32_t, int64_t> dirty_copies_ ABSL_GUARDED_BY(mu_);
+  // The DRAM copy to drop next: residency_'s victim; kGroupBalanced: the oldest written copy of
+  // the group with the most copies, written or not. Precondition: residency_ is not empty.
+  Slot DemotionVictim() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::deque<PendingWrite> write_queue_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;     // tickets handed to queued writes
   uint64_t durable_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // every ticket <= this is written
   uint64_t writing_items_ ABSL_GUARDED_BY(mu_) = 0;   // items in the group being written
   absl::Status storage_error_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, uint64_t> live_bytes_ ABSL_GUARDED_BY(mu_);  // per segment
+  absl::flat_hash_map<uint32_t, uint64_t> live_bytes_
+      ABSL_GUARDED_BY(mu_);  // per segment (FileSpan)
   uint64_t stored_items_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   TierInfo tier_counters_ ABSL_GUARDED_BY(mu_);
@@ -367,6 +379,8 @@ class TableImpl {
   uint8_t* SpareRow(uint32_t frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return store_.row_ptr(frame); }
   // Placement::kGroupBalanced: a random stored-only item of the group with the fewest DRAM copies
   // by `copies` (group -> copies; absent: 0), that count in `*fewest`; kNoSlot if none.
+  // kGroupBalanced: per group, its DRAM copies, written or not.
+  absl::flat_hash_map<int32_t, int64_t> BalancedCopies() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Slot PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,
                         int64_t* fewest = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FillSpareBytes(uint32_t frame, const char* fields) ABSL_NO_THREAD_SAFETY_ANALYSIS;

@@ -138,14 +138,16 @@ bool TableImpl::MaintenanceStep() {
         LeaveCold(in);                // reserved: not picked twice
         pairs.push_back(SwapPair{v, vk, in, KeyOf(in)});
       }
+    } else if (!write_queue_.empty()) {
+      // Inserts are in progress: they take the free frames (refilling them from storage now
+      // would read items the next insert drops again), and the balance counts are moving.
     } else if (room_items > 0 && ((cold_ != nullptr && cold_->size() > 0) ||
                                   (promote_ != nullptr && promote_->size() > 0))) {
       // Load stored items into the free frames: at random (resident mode), the groups with the
       // fewest copies first (group-balanced placement) or the highest priorities first.
-      absl::flat_hash_map<int32_t, int64_t> copies;  // counting the picks of this step
-      if (balanced_ != nullptr) {
-        balanced_->ForEachGroup([&](int32_t g, size_t n) { copies[g] = static_cast<int64_t>(n); });
-      }
+      // kGroupBalanced: copies per group, counting the picks of this step.
+      absl::flat_hash_map<int32_t, int64_t> copies;
+      if (balanced_ != nullptr) copies = BalancedCopies();
       for (size_t i = 0; i < std::min(room_items, kMaxPairsPerStep); ++i) {
         const Slot in = balanced_ != nullptr   ? PickFewestCopies(copies)
                         : cold_ != nullptr     ? cold_->PickAny(rng_)
@@ -159,8 +161,7 @@ bool TableImpl::MaintenanceStep() {
     } else if (balanced_ != nullptr) {
       // Group-balanced placement: move DRAM from the group with the most copies to a group with
       // stored items and the fewest, until no such group is 2+ copies behind.
-      absl::flat_hash_map<int32_t, int64_t> copies;  // counting the pairs chosen in this step
-      balanced_->ForEachGroup([&](int32_t g, size_t n) { copies[g] = static_cast<int64_t>(n); });
+      absl::flat_hash_map<int32_t, int64_t> copies = BalancedCopies();  // + pairs of this step
       std::vector<Slot> taken;
       while (pairs.size() < kMaxPairsPerStep && balanced_->size() > 0) {
         int64_t fewest = 0;
@@ -201,6 +202,14 @@ bool TableImpl::MaintenanceStep() {
   if (pairs.empty()) return false;
   SwapIn(std::move(pairs), is_swap);
   return true;
+}
+
+absl::flat_hash_map<int32_t, int64_t> TableImpl::BalancedCopies() const {
+  absl::flat_hash_map<int32_t, int64_t> copies = dirty_copies_;
+  balanced_->ForEachGroup([&](int32_t g, size_t n) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    copies[g] += static_cast<int64_t>(n);
+  });
+  return copies;
 }
 
 Slot TableImpl::PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,

@@ -268,7 +268,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     ++size_;
     bytes_ += item_bytes_.empty() ? fixed : item_bytes_[s];
     const uint32_t len = RecordLength(s);
-    live_bytes_[loc_[s].segment] += len;
+    live_bytes_[loc_[s].segment] += FileSpan(len);
     ++stored_items_;
     stored_bytes_ += len;
     if (InSampler(s)) sampler_->Insert(ItemFor(sampler_score_, s));
@@ -346,13 +346,28 @@ absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
 
 uint32_t TableImpl::TakeFrame(uint64_t bytes) {
   while (free_frames_.empty() || resident_bytes_ + bytes > dram_budget_) {
-    Demote(residency_->Victim(rng_));
+    Demote(DemotionVictim());
   }
   const uint32_t frame = free_frames_.back();
   free_frames_.pop_back();
   resident_bytes_ += bytes;
   ++resident_items_;
   return frame;
+}
+
+Slot TableImpl::DemotionVictim() {
+  if (balanced_ == nullptr) return residency_->Victim(rng_);
+  // The group with the most DRAM copies, unwritten ones included (they cannot be dropped yet,
+  // but they count: a stream of new items must not push every written copy of the other groups
+  // out first).
+  int32_t most_group = 0;
+  int64_t most = -1;
+  balanced_->ForEachGroup([&](int32_t g, size_t clean) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const auto it = dirty_copies_.find(g);
+    const int64_t n = static_cast<int64_t>(clean) + (it == dirty_copies_.end() ? 0 : it->second);
+    if (n > most || (n == most && g < most_group)) most = n, most_group = g;
+  });
+  return balanced_->VictimIn(most_group, rng_);
 }
 
 void TableImpl::Demote(Slot slot) {
@@ -384,7 +399,7 @@ void TableImpl::ReleaseFrame(Slot slot) {
   if (in_cold_[slot]) LeaveCold(slot);
   if (stored) {
     const uint32_t len = RecordLength(slot);
-    live_bytes_[loc.segment] -= len;
+    live_bytes_[loc.segment] -= FileSpan(len);
     --stored_items_;
     stored_bytes_ -= len;
     Enqueue(MakeKey(meta_[slot].gen, slot), /*tombstone=*/true);
@@ -393,6 +408,8 @@ void TableImpl::ReleaseFrame(Slot slot) {
     if (stored) {
       residency_->Remove(slot);
       clean_resident_bytes_ -= bytes;
+    } else if (balanced_ != nullptr) {
+      --dirty_copies_[meta_[slot].group];
     }
     ReleaseFrameOf(slot, bytes);
   }
@@ -434,7 +451,7 @@ absl::Status TableImpl::Resize(uint64_t max_items, uint64_t dram_budget) {
   // Drop clean copies in placement order; unwritten ones keep their frames until written.
   for (;;) {
     while (resident_bytes_ > dram_budget_ && residency_->size() > 0) {
-      Demote(residency_->Victim(rng_));
+      Demote(DemotionVictim());
     }
     if (resident_bytes_ <= dram_budget_) break;
     WakeWriter();
@@ -559,13 +576,14 @@ bool TableImpl::WriteGroup(bool* failed) {
       continue;
     }
     loc_[slot] = Location{segment, static_cast<uint32_t>(e.data_offset), e.checksum};
-    live_bytes_[segment] += e.length;
+    live_bytes_[segment] += FileSpan(e.length);
     ++stored_items_;
     stored_bytes_ += e.length;
     // Now clean: its frame may be given up.
     clean_resident_bytes_ +=
         item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
     residency_->Insert(ItemFor(-1, slot));
+    if (balanced_ != nullptr) --dirty_copies_[meta_[slot].group];
   }
   durable_ticket_ = taken.back().ticket;
   return true;
@@ -844,7 +862,7 @@ absl::Status TableImpl::CheckTierInvariants() const {
     }
     if (written) {
       ++stored;
-      live_bytes[loc_[s].segment] += RecordLength(s);
+      live_bytes[loc_[s].segment] += FileSpan(RecordLength(s));
     }
     if (frame != kNoFrame) {
       if (frame >= frames_ + spare_rows_ || frame_slot_[frame] != s) {
