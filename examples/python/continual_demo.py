@@ -182,6 +182,7 @@ def summarize(results, methods, epochs_list, seeds):
                 skipped=np.mean([r["swaps_skipped"] for r in rs]),
                 joules=np.mean([r["joules"] for r in rs]),
                 source=rs[0]["energy_source"],
+                per_task=np.mean([r["acc"][-1] for r in rs], axis=0) * 100,
                 curve=np.nanmean(np.array([r["acc"] for r in rs]), axis=2) * 100
                 if m != "joint" else None)
     return rows
@@ -191,15 +192,19 @@ def print_table(rows, methods, epochs_list, seeds):
     print(f"\nSplit Fashion-MNIST, 5 tasks x 2 classes, MLP 784-256-256-10, seeds {seeds}")
     for e in epochs_list:
         print(f"\nE = {e} epoch(s) per task")
-        print(f"{'method':<10} {'final avg acc %':>16} {'forgetting':>10} {'train s':>8} "
+        tasks = " ".join(f"{'T' + str(j + 1):>4}" for j in range(5))
+        print(f"{'method':<10} {'final avg acc %':>16} {tasks} {'forget':>6} {'train s':>8} "
               f"{'DRAM KiB':>9} {'read MiB':>9} {'swaps':>8} {'skipped':>8} {'energy J':>9}")
         for m in methods:
             r = rows[(m, e)]
             forget = "-" if np.isnan(r["forgetting"]) else f"{r['forgetting']:.1f}"
-            print(f"{m:<10} {r['final']:>9.2f} ± {r['final_sd']:<4.2f} {forget:>10} "
+            per_task = " ".join(f"{a:4.0f}" for a in r["per_task"])
+            print(f"{m:<10} {r['final']:>9.2f} ± {r['final_sd']:<4.2f} {per_task} {forget:>6} "
                   f"{r['seconds']:>8.1f} {r['dram_bytes'] / 1024:>9.0f} "
                   f"{r['bytes_read'] / 2**20:>9.1f} {r['swaps']:>8.0f} {r['skipped']:>8.0f} "
                   f"{r['joules']:>9.0f}")
+        print("(T1..T5: accuracy % on each task's test set after the last task; forget: mean "
+              "drop from each task's best)")
     print(f"\nenergy: {rows[(methods[0], epochs_list[0])]['source']}"
           " (model = CPU seconds x W/core + I/O bytes x J/byte; see include/strata/energy.h)")
 

@@ -252,3 +252,26 @@ def test_end_task_saves_the_model_atomically(tmp_path):
         assert timings["flushed"] == 0
         assert open(rt.model_path).read() == "weights-0"
         assert not os.path.exists(rt.model_path + ".tmp")
+
+
+@pytest.mark.parametrize("policy", ["random", "score"])
+def test_score_swap_policy_keeps_the_hard_samples_in_dram(tmp_path, policy):
+    """CarM's gate: memory rows reported with a low loss are swapped out first, high-loss ones
+    stay (swaps stay within a class). Loss 1 for the "hard" half of each class (id // 2 even), 0
+    for the rest: with the score policy DRAM fills with hard samples."""
+    memory = hier(dram_items=20, swap_policy=policy, swap_ratio=0.5)
+    with Runtime(str(tmp_path), FIELDS, memory=memory, memory_batch=10) as rt:
+        run_tasks(rt, range(2))
+        await_balanced(rt, 20)
+        rt.begin_task(2)
+        rt.observe(*task_data(2))
+        for _ in range(400):
+            b = rt.batch()
+            rt.report_loss(b, (b["id"] // 2 % 2 == 0).astype(np.float32))
+            time.sleep(0.0005)  # let the swapper keep up
+        hard = np.mean(rt.em.sample(20, replacement=False)["id"] // 2 % 2 == 0)
+        assert rt.stats().swaps > 100
+        if policy == "score":
+            assert hard >= 0.8, hard
+        else:  # random in class: about half (20 items; 0.5 +- 0.35 is 3 sd)
+            assert 0.15 <= hard <= 0.85, hard
