@@ -33,6 +33,7 @@ def burn_cpu(seconds: float) -> None:
 
 
 def test_energy_model_charges_cpu_time_and_io_bytes():
+    p0 = time.process_time()
     meter = _strata.EnergyMeter(
         force_model=True, watts_per_busy_core=12.0, nanojoules_per_io_byte=2.5
     )
@@ -42,13 +43,15 @@ def test_energy_model_charges_cpu_time_and_io_bytes():
     meter.add_io_bytes(1 << 30)
     meter.add_io_bytes(np.int64(1 << 20))  # any integer
     r = meter.read()
+    process_cpu = time.process_time() - p0  # every thread of the process, as the meter counts
     assert r.source == "model"
     assert r.io_bytes == (1 << 30) + (1 << 20)
-    assert 0.2 <= r.cpu_seconds < 1.0
+    # At least the 0.2 s burnt here; at most what the whole process used around the meter
+    # (other threads, e.g. BLAS workers spinning after an earlier test, count too).
+    assert 0.2 <= r.cpu_seconds <= process_cpu + 0.01
     assert r.seconds >= 0.1
     io_joules = r.io_bytes * 2.5e-9
     assert r.joules == pytest.approx(r.cpu_seconds * 12.0 + io_joules, rel=1e-9)
-    assert r.joules - io_joules == pytest.approx(0.2 * 12.0, rel=0.5)
     d = r.as_dict()
     assert d == {
         "joules": r.joules,
