@@ -106,8 +106,9 @@ class SwapController {
   // recorded and the next tick measures from the same point.
   absl::Status Tick();
 
-  // Starts a thread calling Tick every options().period; no-op if running. The thread stops at
-  // the first error of Tick, which error() then returns.
+  // Starts a thread calling Tick every options().period; no-op if running. Its first tick
+  // measures from the Start call (time spent stopped is not judged). The thread stops at the
+  // first error of Tick, which error() then returns.
   void Start();
   // Stops and joins the thread (waits for a tick in progress). Idempotent; Start may follow.
   void Stop();

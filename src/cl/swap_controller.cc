@@ -136,6 +136,13 @@ void SwapController::Start() {
     MutexLock l(&s.mu);
     s.error = absl::OkStatus();
   }
+  {
+    // The first tick measures from now: what happened while stopped (e.g. a flush between two
+    // tasks) is not judged.
+    MutexLock l(&s.tick_mu);
+    s.last = table_->info().tier;
+    s.last_time = absl::Now();
+  }
   s.thread = std::thread([this] {
     State& s = *state_;
     const auto period = absl::ToChronoNanoseconds(options_.period);
