@@ -274,6 +274,7 @@ def main():
     p.add_argument("--no-direct-io", action="store_true", help="read storage through the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args()
+    args.quiet = args.quiet or args.smoke
     seeds = list(range(args.seeds or (5 if args.full else 1 if args.smoke else 3)))
     epochs_list = args.epochs or ([1, 3, 5] if args.full else [1] if args.smoke else [1, 3])
     torch.set_num_threads(args.threads)
