@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 import strata
 from strata.continual import MemoryConfig, Runtime
-from fmnist import DATA_DIR, accuracy, load, make_mlp, split_tasks, to_input
+from fmnist import accuracy, add_training_args, load, make_mlp, split_tasks, to_input
 
 try:
     from tqdm import tqdm
@@ -183,7 +183,9 @@ def summarize(results, methods, epochs_list, seeds):
                 joules=np.mean([r["joules"] for r in rs]),
                 source=rs[0]["energy_source"],
                 per_task=np.mean([r["acc"][-1] for r in rs], axis=0) * 100,
-                curve=np.nanmean(np.array([r["acc"] for r in rs]), axis=2) * 100
+                # Per run: the average over the tasks seen so far, after each task; then the
+                # mean over seeds.
+                curve=np.nanmean(np.array([r["acc"] for r in rs]), axis=2).mean(axis=0) * 100
                 if m != "joint" else None)
     return rows
 
@@ -265,13 +267,7 @@ def main():
     p.add_argument("--epochs", type=int, nargs="+", default=None, help="epochs per task")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--memory", type=int, default=200, help="M: DRAM episodic-memory samples")
-    p.add_argument("--stream-batch", type=int, default=32)
-    p.add_argument("--memory-batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--threads", type=int, default=1, help="torch threads")
-    p.add_argument("--dir", default="build/demo", help="run directories and outputs")
-    p.add_argument("--data-dir", default=DATA_DIR)
-    p.add_argument("--no-direct-io", action="store_true", help="read storage through the cache")
+    add_training_args(p, "build/demo")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args()
     args.quiet = args.quiet or args.smoke

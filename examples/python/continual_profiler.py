@@ -58,7 +58,7 @@ import torch.nn.functional as F
 import strata
 import strata.profiler
 from strata.continual import MemoryConfig, Runtime
-from fmnist import DATA_DIR, accuracy, load, make_mlp, split_tasks, to_input
+from fmnist import accuracy, add_training_args, load, make_mlp, split_tasks, to_input
 
 ROW_BYTES = 784  # one uint8 28x28 image: the DRAM bytes of a sample in the EM or the SB
 
@@ -190,13 +190,7 @@ def main():
     p.add_argument("--epochs", type=int, default=1, help="E: epochs over the SB per task")
     p.add_argument("--val-per-class", type=int, default=None,
                    help="validation images held out per class (default 300)")
-    p.add_argument("--stream-batch", type=int, default=32)
-    p.add_argument("--memory-batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--threads", type=int, default=1, help="torch threads")
-    p.add_argument("--dir", default="build/profiler-demo", help="run directories and outputs")
-    p.add_argument("--data-dir", default=DATA_DIR)
-    p.add_argument("--no-direct-io", action="store_true", help="read storage through the cache")
+    add_training_args(p, "build/profiler-demo")
     args = p.parse_args()
     args.smoke_task = 600
     args.em = args.em or ([20, 100] if args.smoke else [50, 100, 200, 400])

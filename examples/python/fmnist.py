@@ -40,6 +40,17 @@ def load(data_dir, split):
     return np.array(images.reshape(len(images), -1)), labels.astype(np.int64)
 
 
+def add_training_args(p, out_dir):
+    """The options the continual-learning examples share (batches, optimizer, threads, paths)."""
+    p.add_argument("--stream-batch", type=int, default=32, help="stream-buffer rows per batch")
+    p.add_argument("--memory-batch", type=int, default=32, help="replayed rows per batch")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--dir", default=out_dir, help="run directories and outputs")
+    p.add_argument("--data-dir", default=DATA_DIR)
+    p.add_argument("--no-direct-io", action="store_true", help="read storage through the cache")
+
+
 def split_tasks(labels, classes_per_task=2, num_classes=10):
     """Class-incremental split: task t holds classes [t*k, (t+1)*k). Returns per task the
     indices of its samples, in their original order."""

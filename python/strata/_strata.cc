@@ -505,12 +505,7 @@ PYBIND11_MODULE(_strata, m) {
       .def(
           "set_rate_limiter",
           [](TableCore& t, const RateLimiterOptions& o) {
-            absl::Status s;
-            {
-              py::gil_scoped_release release;
-              s = t.table().SetRateLimiter(o);
-            }
-            if (!s.ok()) RaiseStatus(s);
+            CallWithoutGil([&] { return t.table().SetRateLimiter(o); });
           },
           py::arg("rate_limiter"),
           "Replaces the rate limiter's options on the live table, keeping its counters; blocked "
@@ -532,12 +527,7 @@ PYBIND11_MODULE(_strata, m) {
       .def(
           "resize",
           [](TableCore& t, uint64_t capacity, uint64_t dram_budget_bytes) {
-            absl::Status s;
-            {
-              py::gil_scoped_release release;
-              s = t.table().Resize(capacity, dram_budget_bytes);
-            }
-            if (!s.ok()) RaiseStatus(s);
+            CallWithoutGil([&] { return t.table().Resize(capacity, dram_budget_bytes); });
           },
           py::arg("capacity"), py::kw_only(), py::arg("dram_budget_bytes") = 0,
           "Changes the live limits. capacity: in [1, the capacity the table was created with]; "
@@ -549,12 +539,7 @@ PYBIND11_MODULE(_strata, m) {
       .def(
           "set_swap",
           [](TableCore& t, double ratio, uint32_t interval) {
-            absl::Status s;
-            {
-              py::gil_scoped_release release;
-              s = t.table().SetSwap(ratio, interval);
-            }
-            if (!s.ok()) RaiseStatus(s);
+            CallWithoutGil([&] { return t.table().SetSwap(ratio, interval); });
           },
           py::arg("ratio"), py::arg("interval") = 1,
           "tier_sampling='resident': sets swap_ratio (0..1) and swap_interval (>= 1 batches) on "
@@ -562,14 +547,7 @@ PYBIND11_MODULE(_strata, m) {
           "other tables.")
       .def(
           "checkpoint",
-          [](TableCore& t) {
-            absl::Status s;
-            {
-              py::gil_scoped_release release;
-              s = t.table().Checkpoint();
-            }
-            if (!s.ok()) RaiseStatus(s);
-          },
+          [](TableCore& t) { CallWithoutGil([&] { return t.table().Checkpoint(); }); },
           "Tables with storage_dir: writes every queued item, then a checkpoint of the metadata\n"
           "(priorities, scores, counters), so that reopening the directory restores exactly this\n"
           "state. Blocks on the disk (the GIL is released). Also done by close(). Does nothing\n"
@@ -599,14 +577,7 @@ PYBIND11_MODULE(_strata, m) {
            })
       .def(
           "check_invariants",
-          [](TableCore& t) {
-            absl::Status s;
-            {
-              py::gil_scoped_release release;
-              s = t.table().CheckInvariants();
-            }
-            if (!s.ok()) RaiseStatus(s);
-          },
+          [](TableCore& t) { CallWithoutGil([&] { return t.table().CheckInvariants(); }); },
           "Verifies every internal invariant of the table (O(n); for tests). RuntimeError if "
           "broken.")
       .def_property_readonly("name", [](TableCore& t) { return t.table().options().name; })

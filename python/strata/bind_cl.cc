@@ -239,12 +239,7 @@ void BindContinual(py::module_& m) {
       .def(
           "tick",
           [](SwapController& c) {
-            absl::Status s;
-            {
-              py::gil_scoped_release release;
-              s = c.Tick();
-            }
-            if (!s.ok()) RaiseStatus(s);
+            CallWithoutGil([&] { return c.Tick(); });
             return DecisionDict(c.decisions().back());
           },
           "Measures, decides and applies one step; returns the latest decision (a dict, as in "

@@ -303,7 +303,7 @@ class Runtime:
         if save is not None:
             tmp = os.path.join(self.directory, "model.pt.tmp")
             save(tmp)
-            _fsync_file(tmp)
+            _fsync(tmp)
             os.replace(tmp, os.path.join(self.directory, "model.pt"))
         self.completed_tasks.append(task)
         self._write_state()
@@ -455,7 +455,7 @@ class Runtime:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self._state_path())
-        _fsync_dir(self.directory)
+        _fsync(self.directory)
 
     def _restore(self, state: Dict[str, Any]) -> None:
         saved = state.get("memory", {})
@@ -493,7 +493,7 @@ class Runtime:
             arrays["groups"], arrays["tasks"] = b.groups, b.tasks
         tmp = path + ".tmp.npz"
         np.savez(tmp, **arrays)
-        _fsync_file(tmp)
+        _fsync(tmp)
         os.replace(tmp, path)
 
     def _load_dram_memory(self) -> None:
@@ -528,15 +528,8 @@ def _row_bytes(fields: Mapping[str, Any]) -> int:
     return int(_schema(fields)._core.fixed_row_bytes)
 
 
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str) -> None:
+def _fsync(path: str) -> None:
+    """fsync a file, or a directory (its entries: a rename in it becomes durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

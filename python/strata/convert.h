@@ -101,6 +101,18 @@ inline PyObject* ExceptionFor(absl::StatusCode code) {
   throw py::error_already_set();
 }
 
+// Runs `call` (returning absl::Status) with the GIL released, then raises its error, if any.
+// Call with the GIL held.
+template <typename F>
+void CallWithoutGil(F call) {
+  absl::Status s;
+  {
+    py::gil_scoped_release release;
+    s = call();
+  }
+  if (!s.ok()) RaiseStatus(s);
+}
+
 template <typename T>
 T ValueOrRaise(absl::StatusOr<T> s) {
   if (!s.ok()) RaiseStatus(s.status());
