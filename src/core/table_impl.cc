@@ -467,7 +467,10 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   if (tiered_) {
     frame_[slot] = row;
     frame_slot_[row] = slot;
-    if (balanced_ != nullptr) ++dirty_copies_[meta_[slot].group];
+    if (balanced_ != nullptr) {
+      ++dirty_copies_[meta_[slot].group];
+      ++group_items_[meta_[slot].group];
+    }
     loc_[slot] = Location{};  // unwritten until the writer thread stores it
     Enqueue(MakeKey(gen, slot), /*tombstone=*/false);
   }
@@ -482,6 +485,7 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
 }
 
 void TableImpl::RemoveSlot(Slot slot, Removal why) {
+  if (balanced_ != nullptr) --group_items_[meta_[slot].group];
   if (InSampler(slot)) sampler_->Remove(slot);
   if (remover_ != nullptr) remover_->Remove(slot);
   if (tiered_) {

@@ -349,6 +349,8 @@ class TableImpl {
   GroupBalancedSelector* balanced_ ABSL_GUARDED_BY(mu_) = nullptr;  // residency_, kGroupBalanced
   // kGroupBalanced: per group, DRAM copies not written yet (not in residency_).
   absl::flat_hash_map<int32_t, int64_t> dirty_copies_ ABSL_GUARDED_BY(mu_);
+  // kGroupBalanced: live items per group (TierInfo::groups without a scan).
+  absl::flat_hash_map<int32_t, uint64_t> group_items_ ABSL_GUARDED_BY(mu_);
   // The DRAM copy to drop next: residency_'s victim; kGroupBalanced: the oldest written copy of
   // the group with the most copies, written or not. Precondition: residency_ is not empty.
   Slot DemotionVictim() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -274,6 +274,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     if (InSampler(s)) sampler_->Insert(ItemFor(sampler_score_, s));
     if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, s));
     EnterCold(s);  // every restored item starts on storage only
+    if (balanced_ != nullptr) ++group_items_[meta_[s].group];
   }
   counters_.inserted += replayed;
   limiter_->RestoreCounters(limiter_inserts + static_cast<int64_t>(replayed), limiter_samples);
@@ -827,8 +828,8 @@ void TableImpl::TierInfoLocked(TierInfo* t) const {
   if (balanced_ != nullptr) {
     absl::flat_hash_map<int32_t, TierInfo::Group> groups;
     balanced_->ForEachGroup([&](int32_t g, size_t n) { groups[g].dram_items = n; });
-    for (Slot s = 0; s < high_water_; ++s) {
-      if (meta_[s].gen & 1u) ++groups[meta_[s].group].items;
+    for (const auto& [g, n] : group_items_) {
+      if (n > 0) groups[g].items = n;
     }
     for (auto& [g, entry] : groups) {
       entry.group = g;
@@ -907,6 +908,22 @@ absl::Status TableImpl::CheckTierInvariants() const {
   if (residency_->size() != clean_resident.size()) {
     return absl::InternalError(absl::StrCat("residency order holds ", residency_->size(),
                                             " items, expected ", clean_resident.size()));
+  }
+  if (balanced_ != nullptr) {
+    absl::flat_hash_map<int32_t, uint64_t> items;
+    for (Slot s = 0; s < high_water_; ++s) {
+      if (meta_[s].gen & 1u) ++items[meta_[s].group];
+    }
+    for (const auto& [g, n] : group_items_) {
+      const auto it = items.find(g);
+      if ((it == items.end() ? 0 : it->second) != n) {
+        return absl::InternalError(absl::StrCat(
+            "group ", g, " holds ", it == items.end() ? 0 : it->second, " items, counted ", n));
+      }
+    }
+    if (items.size() > group_items_.size()) {
+      return absl::InternalError("a group's items are not counted");
+    }
   }
   return residency_->CheckInvariants(clean_resident);
 }

@@ -808,6 +808,32 @@ TEST_F(TierTest, GroupBalancedPlacementSharesDramEquallyAcrossClasses) {
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
 }
 
+TEST_F(TierTest, GroupBalancedCountsSurviveEvictionAndReopen) {
+  TableOptions o = Tiered(mem_.get(), dir_, 20, 500);
+  o.tier_sampling = TierSampling::kResident;
+  o.placement = Placement::kGroupBalanced;
+  o.remover = GroupBalanced();  // evicts class-balanced too
+  std::vector<Key> keys;
+  auto per_group_items = [](const TierInfo& info) {
+    std::map<int32_t, uint64_t> m;
+    for (const TierInfo::Group& g : info.groups) m[g.group] = g.items;
+    return m;
+  };
+  const std::map<int32_t, uint64_t> expected = {{0, 125}, {1, 125}, {2, 125}, {3, 125}};
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(InsertGrouped(*t, 0, 1000, &keys, [](int64_t id) {
+                  return static_cast<int32_t>(id / 250);
+                }).ok());
+    EXPECT_EQ(t->size(), 500u);
+    EXPECT_EQ(per_group_items(t->info().tier), expected);
+    EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  }
+  auto t = Open(o);
+  EXPECT_EQ(per_group_items(t->info().tier), expected);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
 TEST_F(TierTest, ResizeShrinksAndGrowsDramKeepingClassesBalanced) {
   TableOptions o = Tiered(mem_.get(), dir_, 30, 4000);
   o.tier_sampling = TierSampling::kResident;
