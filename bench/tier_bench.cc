@@ -168,6 +168,12 @@ std::string Load1() {
   f >> one;
   return one;
 }
+// The item sizes T1 and T3 measure: 4 KiB and 64 KiB, or --item_bytes.
+std::vector<uint64_t> ItemSizes() {
+  if (g_flags.item_bytes != 0) return {g_flags.item_bytes};
+  return {4 * kKiB, 64 * kKiB};
+}
+
 std::string LoadAverage() {
   return "load average " + Load1() + " on " + std::to_string(std::thread::hardware_concurrency()) +
          " cores";
@@ -472,9 +478,7 @@ void T1() {
       "\n== T1: uniform sampling, exact mode, batch 256, table 8x its DRAM budget, "
       "O_DIRECT; target >= 80%% of raw random reads of the same files\n");
   std::printf("(%s)\n", LoadAverage().c_str());
-  std::vector<uint64_t> sizes = {4 * kKiB, 64 * kKiB};
-  if (g_flags.item_bytes != 0) sizes = {g_flags.item_bytes};
-  for (uint64_t item_bytes : sizes) {
+  for (uint64_t item_bytes : ItemSizes()) {
     // Default table bytes: 1 GiB of 4 KiB items, 2 GiB of 64 KiB items (toy: 2 / 4 MiB).
     const uint64_t table_bytes = item_bytes <= 4 * kKiB ? (g_flags.toy ? 2 * kMiB : kGiB)
                                                         : (g_flags.toy ? 4 * kMiB : 2 * kGiB);
@@ -585,9 +589,7 @@ void T3() {
       "\n== T3: resident+swap mode, batch 256, swap ratio 1.0 every batch vs swapping off; "
       "target: sampling throughput within 10%% of swapping off\n");
   std::printf("(%s)\n", LoadAverage().c_str());
-  std::vector<uint64_t> sizes = {4 * kKiB, 64 * kKiB};
-  if (g_flags.item_bytes != 0) sizes = {g_flags.item_bytes};
-  for (uint64_t item_bytes : sizes) {
+  for (uint64_t item_bytes : ItemSizes()) {
     const uint64_t table_bytes = g_flags.toy ? 4 * kMiB : kGiB;
     const uint64_t n =
         g_flags.items != 0 ? g_flags.items : std::max<uint64_t>(1, table_bytes / item_bytes);

@@ -147,7 +147,7 @@ class RuntimeStats:
     swaps_skipped: int
     swap_ratio: float  # live settings (the controller may have changed them)
     swap_interval: int
-    classes: Dict[int, int]  # per class: samples in the EM (DRAM + storage)
+    classes: Dict[int, int]  # hierarchical memory: per class, samples in the EM (DRAM + storage)
 
 
 class Runtime:
@@ -191,9 +191,11 @@ class Runtime:
         if state is not None and not resume:
             raise ValueError(f"{self.directory} holds a run (state.json); pass resume=True to "
                              "resume it or use another directory")
-        self.sb = Table("stream", _schema(self._fields), capacity=stream_items,
-                        sampler=Uniform(), remover=Fifo(), seed=seed)
-        self._row_bytes = _row_bytes(self._fields)
+        self._schema = _schema(self._fields)
+        # Payload bytes of one sample (fixed fields: what DRAM budgets count).
+        self._row_bytes = int(self._schema._core.fixed_row_bytes)
+        self.sb = Table("stream", self._schema, capacity=stream_items, sampler=Uniform(),
+                        remover=Fifo(), seed=seed)
         self.em = self._open_memory()
         self._sb_keys: List[np.ndarray] = []
         self._sb_loss: Dict[int, float] = {}
@@ -380,7 +382,7 @@ class Runtime:
             return None
         order = FLUSH_POLICIES[m.flush_policy]
         remover = GroupBalanced(order, "loss" if order == "lowest_score" else "")
-        schema = _schema(self._fields)
+        schema = self._schema
         if m.kind == "dram":
             return Table("memory", schema, capacity=m.dram_items, sampler=Uniform(),
                          remover=remover, seed=self.seed + 1)
@@ -446,7 +448,6 @@ class Runtime:
             "completed_tasks": self.completed_tasks,
             "flushing": flushing,
             "memory": dataclasses.asdict(self.memory),
-            "classes": {str(k): v for k, v in self._memory_classes().items()},
             "time": time.time(),
         }
         tmp = self._state_path() + ".tmp"
@@ -470,19 +471,8 @@ class Runtime:
                 self.em.checkpoint()
         elif self.em is not None:
             self._load_dram_memory()
-        self._write_state()
-
-    def _memory_classes(self) -> Dict[int, int]:
-        if self.em is None:
-            return {}
-        tier = self.em.stats().tier
-        if tier.enabled:
-            return {g: n for g, (_, n) in tier.groups.items()}
-        if len(self.em) == 0:
-            return {}
-        groups = self.em.sample(len(self.em), replacement=False).groups
-        values, counts = np.unique(groups, return_counts=True)
-        return {int(v): int(c) for v, c in zip(values, counts)}
+        if flushing is not None:
+            self._write_state()  # the rollback is done: clear the marker
 
     def _save_dram_memory(self) -> None:
         path = os.path.join(self.directory, "memory.npz")
@@ -521,11 +511,6 @@ class Runtime:
 def _schema(fields: Mapping[str, Any]):
     from . import Schema
     return Schema(dict(fields), scores=["loss"])
-
-
-def _row_bytes(fields: Mapping[str, Any]) -> int:
-    """Payload bytes of one sample (fixed fields only: the DRAM budget counts rows)."""
-    return int(_schema(fields)._core.fixed_row_bytes)
 
 
 def _fsync(path: str) -> None:

@@ -381,6 +381,10 @@ class TableImpl {
   uint8_t* SpareRow(uint32_t frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return store_.row_ptr(frame); }
   // Placement::kGroupBalanced: a random stored-only item of the group with the fewest DRAM copies
   // by `copies` (group -> copies; absent: 0), that count in `*fewest`; kNoSlot if none.
+  // kGroupBalanced: of the groups with a written DRAM copy (one that can be dropped), the one
+  // with the most `copies` (ties: the smallest id). Precondition: residency_ is not empty.
+  int32_t MostCopies(const absl::flat_hash_map<int32_t, int64_t>& copies) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // kGroupBalanced: per group, its DRAM copies, written or not.
   absl::flat_hash_map<int32_t, int64_t> BalancedCopies() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Slot PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,

@@ -167,14 +167,9 @@ bool TableImpl::MaintenanceStep() {
         int64_t fewest = 0;
         const Slot in = PickFewestCopies(copies, &fewest);
         if (in == kNoSlot) break;
-        int32_t most_group = 0;
-        int64_t most = -1;
-        for (const auto& [g, n] : copies) {
-          if (n > most || (n == most && g < most_group)) most = n, most_group = g;
-        }
-        if (most <= fewest + 1) break;
+        const int32_t most_group = MostCopies(copies);
+        if (copies[most_group] <= fewest + 1) break;
         const Slot out = balanced_->VictimIn(most_group, rng_);
-        if (out == kNoSlot) break;
         residency_->Remove(out);  // out of the order while the pair is pending
         taken.push_back(out);
         LeaveCold(in);
@@ -202,6 +197,17 @@ bool TableImpl::MaintenanceStep() {
   if (pairs.empty()) return false;
   SwapIn(std::move(pairs), is_swap);
   return true;
+}
+
+int32_t TableImpl::MostCopies(const absl::flat_hash_map<int32_t, int64_t>& copies) const {
+  int32_t most_group = 0;
+  int64_t most = -1;
+  balanced_->ForEachGroup([&](int32_t g, size_t) {
+    const auto it = copies.find(g);
+    const int64_t n = it == copies.end() ? 0 : it->second;
+    if (n > most || (n == most && g < most_group)) most = n, most_group = g;
+  });
+  return most_group;
 }
 
 absl::flat_hash_map<int32_t, int64_t> TableImpl::BalancedCopies() const {

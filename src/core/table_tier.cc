@@ -358,17 +358,9 @@ uint32_t TableImpl::TakeFrame(uint64_t bytes) {
 
 Slot TableImpl::DemotionVictim() {
   if (balanced_ == nullptr) return residency_->Victim(rng_);
-  // The group with the most DRAM copies, unwritten ones included (they cannot be dropped yet,
-  // but they count: a stream of new items must not push every written copy of the other groups
-  // out first).
-  int32_t most_group = 0;
-  int64_t most = -1;
-  balanced_->ForEachGroup([&](int32_t g, size_t clean) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    const auto it = dirty_copies_.find(g);
-    const int64_t n = static_cast<int64_t>(clean) + (it == dirty_copies_.end() ? 0 : it->second);
-    if (n > most || (n == most && g < most_group)) most = n, most_group = g;
-  });
-  return balanced_->VictimIn(most_group, rng_);
+  // Counting unwritten copies too (they cannot be dropped yet, but they count: a stream of new
+  // items must not push every written copy of the other groups out first).
+  return balanced_->VictimIn(MostCopies(BalancedCopies()), rng_);
 }
 
 void TableImpl::Demote(Slot slot) {
