@@ -30,6 +30,7 @@
 #include "strata/batch.h"
 #include "strata/options.h"
 #include "strata/rate_limiter.h"
+#include "strata/repair.h"
 
 namespace strata {
 namespace internal {
@@ -88,7 +89,8 @@ struct TierInfo {
   uint64_t compaction_bytes_moved = 0;  // live record bytes copied by compaction
   uint64_t compaction_bytes_freed = 0;  // data bytes of deleted segments
   double compaction_progress = 0;       // of the segment being compacted now (0..1; 0 when idle)
-  uint64_t corrupt_items = 0;           // checksum mismatches (DataLoss; the item is removed)
+  uint64_t corrupt_items = 0;           // records that failed their checksum or were cut short by a
+                                        // truncated file (DataLoss, once; the item is removed)
   uint64_t recovered_items = 0;         // items restored when the table was opened
   uint64_t bad_index_entries = 0;       // torn/corrupt index entries skipped at open
   std::string reader;                   // "io_uring" or the fallback in use
@@ -131,7 +133,19 @@ class Table {
  public:
   // InvalidArgument naming the bad option (no fields, max_items 0, alpha < 0, a GroupBalanced
   // score column not in the schema, reservoir without a remover, invalid rate limiter...).
+  // With storage_dir, opening never deletes a file it cannot account for (docs/format.md,
+  // "Recovery"): a missing MANIFEST beside segment files, files the MANIFEST leaves out, a
+  // checkpoint naming a missing segment, or a crafted entry are DataLoss naming the file (and
+  // entry) with nothing changed; Repair is the explicit way on from there.
   static absl::StatusOr<std::unique_ptr<Table>> Create(TableOptions options);
+
+  // Repairs options.storage_dir (no table may have it open) so that Create with these options
+  // opens it: rebuilds the MANIFEST from the segment and checkpoint files present, keeping a
+  // readable checkpoint (minus items in segments that are gone), and moves every file it cannot
+  // place into storage_dir/lost/ — nothing is deleted but temporaries and files the manifest
+  // listed as obsolete. Errors: InvalidArgument (no storage_dir), NotFound (no directory),
+  // FailedPrecondition (open elsewhere; the directory holds another schema), Env errors.
+  static absl::StatusOr<RepairReport> Repair(const TableOptions& options);
   ~Table();
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
@@ -150,8 +164,11 @@ class Table {
   // Samples options.batch_size items into `*out` (reusing its buffers when it can), incrementing
   // their times_sampled and removing those that reach max_times_sampled. Blocks on the rate
   // limiter up to options.timeout.
-  // Errors: InvalidArgument (batch_size 0; more than size() items without replacement or from an
-  // ordered sampler); DeadlineExceeded; Cancelled; FailedPrecondition when closed. On error `*out`
+  // Errors: InvalidArgument (batch_size 0 or above the larger of max_items and 2^20, checked
+  // before anything is allocated or waited for; more than size() items without replacement or
+  // from an ordered sampler); DataLoss when stored items are lost (a checksum mismatch or a
+  // truncated file: reported once, naming keys and files; those items are removed);
+  // DeadlineExceeded; Cancelled; FailedPrecondition when closed. On error `*out`
   // is unspecified and the table unchanged.
   absl::Status Sample(const SampleOptions& options, SampleBatch* out);
 

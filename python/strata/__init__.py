@@ -341,7 +341,7 @@ class TierStats(_Subscriptable):
     compaction_bytes_moved: int  # live record bytes copied by compaction
     compaction_bytes_freed: int  # data bytes of deleted segments
     compaction_progress: float  # of the segment being compacted now (0..1; 0 when idle)
-    corrupt_items: int  # checksum mismatches (the item was removed)
+    corrupt_items: int  # records lost to a checksum mismatch or a truncated file (removed)
     recovered_items: int  # items restored when the table was opened
     bad_index_entries: int  # torn or corrupt index entries skipped when opened
     reader: str  # "io_uring", or the fallback in use ("threads ...")

@@ -14,6 +14,10 @@ absl::StatusOr<std::unique_ptr<Table>> Table::Create(TableOptions options) {
   return std::unique_ptr<Table>(new Table(std::move(impl)));
 }
 
+absl::StatusOr<RepairReport> Table::Repair(const TableOptions& options) {
+  return internal::TableImpl::Repair(options);
+}
+
 Table::Table(std::unique_ptr<internal::TableImpl> impl) : impl_(std::move(impl)) {}
 Table::~Table() = default;
 

@@ -114,9 +114,11 @@ bool TableImpl::CompactStep() {
       }
       reader_->ReadAll(absl::MakeSpan(ops));
       for (size_t i = 0; i < moves.size() && status.ok(); ++i) {
-        if (!ops[i].status.ok()) {
-          status = ops[i].status;
-        } else if (RecordChecksum(ops[i].dst, moves[i].length) != moves[i].from.checksum) {
+        if (!ops[i].status.ok() && !IsEndOfFile(ops[i].status)) {
+          status = ops[i].status;  // an I/O error: try again later
+        } else if (!ops[i].status.ok() ||
+                   RecordChecksum(ops[i].dst, moves[i].length) != moves[i].from.checksum) {
+          // Cut short or corrupt: lost, as for a sample (CompleteReads).
           corrupt.push_back(moves[i].key);
           moves[i].length = 0;  // not moved
         } else {

@@ -25,6 +25,7 @@
 #ifndef STRATA_CORE_TABLE_IMPL_H_
 #define STRATA_CORE_TABLE_IMPL_H_
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -45,6 +46,7 @@
 #include "select/group_balanced.h"
 #include "select/selector.h"
 #include "strata/table.h"
+#include "tier/checkpoint.h"
 #include "tier/cold_set.h"
 #include "tier/segment_store.h"
 #include "util/aligned_bytes.h"
@@ -58,6 +60,7 @@ namespace strata::internal {
 class TableImpl {
  public:
   static absl::StatusOr<std::unique_ptr<TableImpl>> Create(TableOptions options);
+  static absl::StatusOr<RepairReport> Repair(const TableOptions& options);
 
   absl::Status Insert(const ItemBatch& batch, std::vector<Key>* keys, absl::Duration timeout)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -186,9 +189,13 @@ class TableImpl {
   absl::Status CheckOpen() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- SSD tier (table_tier.cc) ---
+  static SegmentStore::Options StoreOptions(const TableOptions& o);
   absl::Status OpenStorage() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Restore(const SegmentStore::Recovered& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string EncodeCheckpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The metadata a checkpoint keeps, copied under the lock (encoded and written outside it).
+  CheckpointData SnapshotCheckpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::array<uint64_t*, CheckpointData::kNumCounters> CheckpointCounters()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint32_t RecordLength(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Serializes slot's resident record (docs/format.md) at the end of *out.
   void AppendRecord(Slot slot, AlignedBytes* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

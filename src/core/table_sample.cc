@@ -1,4 +1,5 @@
 // TableImpl: the read path (Sample, Get) and the copy of items into a SampleBatch.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -9,11 +10,24 @@
 #include "strata/status.h"
 
 namespace strata::internal {
+namespace {
+
+// The largest batch any table samples is the larger of its capacity and this.
+constexpr size_t kMinSampleLimit = size_t{1} << 20;
+
+}  // namespace
 
 absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
   if (out == nullptr) return absl::InvalidArgumentError("out must not be null");
   const size_t n = options.batch_size;
   if (n == 0) return absl::InvalidArgumentError("batch_size must be >= 1, got 0");
+  // Checked before anything is sized by n, waited for or locked.
+  const size_t limit = std::max<size_t>(capacity_, kMinSampleLimit);
+  if (n > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size must be <= ", limit, " for table '", options_.name,
+                     "' (the larger of its max_items and 2^20), got ", n));
+  }
   if (!std::isfinite(options.beta)) {
     return absl::InvalidArgumentError(
         absl::StrCat("beta must be finite (negative: the sampler's own), got ", options.beta));

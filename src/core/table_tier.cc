@@ -10,7 +10,9 @@
 #include "core/batch_writer.h"
 #include "core/table_impl.h"
 #include "strata/status.h"
+#include "tier/checkpoint.h"
 #include "tier/format.h"
+#include "tier/repair.h"
 
 namespace strata::internal {
 namespace {
@@ -19,7 +21,6 @@ namespace {
 // sync, small enough that the table lock is not held long while the group is copied.
 constexpr size_t kMaxGroupEntries = 1024;
 constexpr size_t kMaxGroupBytes = size_t{8} << 20;
-constexpr uint32_t kCheckpointVersion = 1;
 // The writer checkpoints on its own once more segments than this would be replayed at open.
 constexpr size_t kAutoCheckpointSegments = 16;
 
@@ -29,18 +30,30 @@ Key MakeKey(uint32_t gen, Slot slot) { return (static_cast<uint64_t>(gen) << 32)
 
 // --- Opening -------------------------------------------------------------------------------
 
-absl::Status TableImpl::OpenStorage() {
+SegmentStore::Options TableImpl::StoreOptions(const TableOptions& o) {
   SegmentStore::Options so;
-  so.env = options_.env != nullptr ? options_.env : Env::Posix();
-  so.dir = options_.storage_dir;
-  so.table_name = options_.name;
-  so.schema = options_.schema.DebugString();
-  so.segment_bytes = options_.segment_bytes;
-  so.budget_bytes = options_.storage_budget_bytes;
-  so.durability = options_.durability;
-  so.direct_io = options_.direct_io;
+  so.env = o.env != nullptr ? o.env : Env::Posix();
+  so.dir = o.storage_dir;
+  so.table_name = o.name;
+  so.schema = o.schema.DebugString();
+  so.segment_bytes = o.segment_bytes;
+  so.budget_bytes = o.storage_budget_bytes;
+  so.durability = o.durability;
+  so.direct_io = o.direct_io;
+  return so;
+}
+
+absl::StatusOr<RepairReport> TableImpl::Repair(const TableOptions& options) {
+  if (options.storage_dir.empty()) {
+    return absl::InvalidArgumentError("storage_dir must name the directory to repair");
+  }
+  return RepairStorage(StoreOptions(options),
+                       static_cast<uint32_t>(options.schema.score_columns().size()));
+}
+
+absl::Status TableImpl::OpenStorage() {
   SegmentStore::Recovered recovered;
-  ASSIGN_OR_RETURN(segments_, SegmentStore::Open(so, &recovered));
+  ASSIGN_OR_RETURN(segments_, SegmentStore::Open(StoreOptions(options_), &recovered));
   reader_ = NewAsyncReader(AsyncReaderOptions{});
   {
     MutexLock lock(&mu_);
@@ -75,6 +88,8 @@ absl::Status TableImpl::OpenStorage() {
     tier_counters_.bad_index_entries = recovered.bad_entries;
     if (recovered.existed) RETURN_IF_ERROR(Restore(recovered));
   }
+  // Only once the recovered state is accepted does anything in the directory change.
+  RETURN_IF_ERROR(segments_->Start());
   writer_ = std::thread([this] { WriterLoop(); });
   if (resident_sampling_ || options_.placement == Placement::kPriority ||
       options_.placement == Placement::kGroupBalanced) {
@@ -86,59 +101,51 @@ absl::Status TableImpl::OpenStorage() {
   return absl::OkStatus();
 }
 
-// Checkpoint body (inside a framed file, docs/format.md):
-//   u32 version, u32 high_water, u32 score columns
-//   u64 next_seq, arrivals; f64 max_priority
-//   u64 inserted, dropped, sampled, evicted, expired, deleted, priority_updates, score_updates,
-//       missing_keys; i64 limiter inserts, samples; u64 rng state[4]
-//   u32 gen[high_water]         (a slot whose record is not written yet reads as free)
-//   u64 count, then per stored live item:
-//     u32 slot, u32 times sampled, i32 group, i32 task, f64 priority, u64 seq,
-//     u32 segment, u32 offset, u32 checksum, u32 record length, f32 score[columns]
-std::string TableImpl::EncodeCheckpoint() {
-  std::string out;
-  ByteWriter w(&out);
-  w.Put<uint32_t>(kCheckpointVersion);
-  w.Put<uint32_t>(high_water_);
-  w.Put<uint32_t>(static_cast<uint32_t>(scores_.size()));
-  w.Put<uint64_t>(next_seq_);
-  w.Put<uint64_t>(arrivals_);
-  w.Put<double>(max_priority_);
-  for (uint64_t c : {counters_.inserted, counters_.dropped, counters_.sampled, counters_.evicted,
-                     counters_.expired, counters_.deleted, counters_.priority_updates,
-                     counters_.score_updates, counters_.missing_keys}) {
-    w.Put<uint64_t>(c);
-  }
+// The table counters a checkpoint carries, in CheckpointData::Counter order.
+std::array<uint64_t*, CheckpointData::kNumCounters> TableImpl::CheckpointCounters() {
+  TableInfo& c = counters_;
+  return {&c.inserted, &c.dropped,          &c.sampled,       &c.evicted,     &c.expired,
+          &c.deleted,  &c.priority_updates, &c.score_updates, &c.missing_keys};
+}
+
+CheckpointData TableImpl::SnapshotCheckpoint() {
+  CheckpointData d;
+  d.score_columns = static_cast<uint32_t>(scores_.size());
+  d.next_seq = next_seq_;
+  d.arrivals = arrivals_;
+  d.max_priority = max_priority_;
+  const auto counters = CheckpointCounters();
+  for (size_t i = 0; i < counters.size(); ++i) d.counters[i] = *counters[i];
   limiter_->mu()->AssertHeld();
   const RateLimiterInfo li = limiter_->info();
-  w.Put<int64_t>(li.inserts);
-  w.Put<int64_t>(li.samples);
-  uint64_t rng[4];
-  rng_.GetState(rng);
-  for (uint64_t x : rng) w.Put<uint64_t>(x);
-  uint64_t stored = 0;
+  d.limiter_inserts = li.inserts;
+  d.limiter_samples = li.samples;
+  rng_.GetState(d.rng.data());
+  d.generations.resize(high_water_);
+  d.items.reserve(stored_items_);
+  d.scores.reserve(stored_items_ * scores_.size());
   for (Slot s = 0; s < high_water_; ++s) {
-    const bool unwritten = (meta_[s].gen & 1u) && loc_[s].segment == kUnwritten;
-    w.Put<uint32_t>(unwritten ? meta_[s].gen - 1 : meta_[s].gen);
-    if ((meta_[s].gen & 1u) && !unwritten) ++stored;
-  }
-  w.Put<uint64_t>(stored);
-  for (Slot s = 0; s < high_water_; ++s) {
-    if (!(meta_[s].gen & 1u) || loc_[s].segment == kUnwritten) continue;
     const SlotMeta& m = meta_[s];
-    w.Put<uint32_t>(s);
-    w.Put<uint32_t>(m.sampled);
-    w.Put<int32_t>(m.group);
-    w.Put<int32_t>(m.task);
-    w.Put<double>(m.priority);
-    w.Put<uint64_t>(m.seq);
-    w.Put<uint32_t>(loc_[s].segment);
-    w.Put<uint32_t>(loc_[s].offset);
-    w.Put<uint32_t>(loc_[s].checksum);
-    w.Put<uint32_t>(RecordLength(s));
-    for (const std::vector<float>& col : scores_) w.Put<float>(col[s]);
+    const bool live = m.gen & 1u;
+    // A slot whose record is not written yet reads as free: only stored items survive.
+    if (!live || loc_[s].segment == kUnwritten) {
+      d.generations[s] = live ? m.gen - 1 : m.gen;
+      continue;
+    }
+    d.generations[s] = m.gen;
+    d.items.push_back(CheckpointItem{.slot = s,
+                                     .times_sampled = m.sampled,
+                                     .group = m.group,
+                                     .task = m.task,
+                                     .priority = m.priority,
+                                     .seq = m.seq,
+                                     .segment = loc_[s].segment,
+                                     .offset = loc_[s].offset,
+                                     .checksum = loc_[s].checksum,
+                                     .length = RecordLength(s)});
+    for (const std::vector<float>& col : scores_) d.scores.push_back(col[s]);
   }
-  return out;
+  return d;
 }
 
 absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
@@ -150,64 +157,61 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   auto bytes_of_record = [&](uint32_t length) {
     return nvar == 0 ? fixed : fixed + length - stride - 4 * nvar;
   };
-  auto too_small = [&](uint64_t slot) {
-    return absl::FailedPreconditionError(absl::StrCat(where, " holds an item in slot ", slot,
-                                                      "; reopen it with max_items >= ", slot + 1,
-                                                      " (got ", capacity_, ")"));
+  // Whether a record of `length` bytes can hold an item of this schema.
+  auto fits_schema = [&](uint32_t length) {
+    return nvar == 0 ? length == stride : length >= stride + 4 * nvar;
+  };
+  auto too_small = [&](uint64_t slot, const std::string& file) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, " holds an item in slot ", slot, " (", file,
+                     "); reopen it with max_items >= ", slot + 1, " (got ", capacity_, ")"));
   };
   limiter_->mu()->AssertHeld();
   int64_t limiter_inserts = 0;
   int64_t limiter_samples = 0;
   if (!r.checkpoint.empty()) {
-    ByteReader in(r.checkpoint);
-    const uint32_t version = in.Get<uint32_t>();
-    if (version != kCheckpointVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(where, ": checkpoint version ", version, " is not supported"));
-    }
-    const uint32_t hw = in.Get<uint32_t>();
-    const uint32_t ncols = in.Get<uint32_t>();
-    if (hw > cap) return too_small(hw - 1);
-    if (ncols != scores_.size()) {
-      return absl::DataLossError(absl::StrCat(where, ": checkpoint has ", ncols,
+    const std::string& path = r.checkpoint_path;
+    ASSIGN_OR_RETURN(const CheckpointData d, DecodeCheckpoint(r.checkpoint, path));
+    const size_t hw = d.generations.size();
+    if (hw > cap) return too_small(hw - 1, path);
+    if (d.score_columns != scores_.size()) {
+      return absl::DataLossError(absl::StrCat(path, ": checkpoint has ", d.score_columns,
                                               " score columns, the schema ", scores_.size()));
     }
-    next_seq_ = in.Get<uint64_t>();
-    arrivals_ = in.Get<uint64_t>();
-    max_priority_ = in.Get<double>();
-    for (uint64_t* c :
-         {&counters_.inserted, &counters_.dropped, &counters_.sampled, &counters_.evicted,
-          &counters_.expired, &counters_.deleted, &counters_.priority_updates,
-          &counters_.score_updates, &counters_.missing_keys}) {
-      *c = in.Get<uint64_t>();
-    }
-    limiter_inserts = in.Get<int64_t>();
-    limiter_samples = in.Get<int64_t>();
-    uint64_t rng[4];
-    for (uint64_t& x : rng) x = in.Get<uint64_t>();
-    rng_.SetState(rng);
-    high_water_ = hw;
-    for (Slot s = 0; s < hw; ++s) meta_[s].gen = in.Get<uint32_t>() & ~1u;
-    const uint64_t stored = in.Get<uint64_t>();
-    for (uint64_t k = 0; k < stored && in.ok(); ++k) {
-      const Slot s = in.Get<uint32_t>();
-      if (s >= hw) return absl::DataLossError(absl::StrCat(where, ": checkpoint is corrupt"));
-      SlotMeta& m = meta_[s];
-      m.gen |= 1u;
-      m.sampled = in.Get<uint32_t>();
-      m.group = in.Get<int32_t>();
-      m.task = in.Get<int32_t>();
-      m.priority = in.Get<double>();
-      m.seq = in.Get<uint64_t>();
-      loc_[s].segment = in.Get<uint32_t>();
-      loc_[s].offset = in.Get<uint32_t>();
-      loc_[s].checksum = in.Get<uint32_t>();
-      const uint32_t length = in.Get<uint32_t>();
-      if (nvar != 0) item_bytes_[s] = bytes_of_record(length);
-      for (std::vector<float>& col : scores_) col[s] = in.Get<float>();
-    }
-    if (!in.ok() || in.remaining() != 0) {
-      return absl::DataLossError(absl::StrCat(where, ": checkpoint is truncated or corrupt"));
+    next_seq_ = d.next_seq;
+    arrivals_ = d.arrivals;
+    max_priority_ = d.max_priority;
+    const auto counters = CheckpointCounters();
+    for (size_t i = 0; i < counters.size(); ++i) *counters[i] = d.counters[i];
+    limiter_inserts = d.limiter_inserts;
+    limiter_samples = d.limiter_samples;
+    rng_.SetState(d.rng.data());
+    high_water_ = static_cast<Slot>(hw);
+    for (Slot s = 0; s < hw; ++s) meta_[s].gen = d.generations[s];
+    for (size_t k = 0; k < d.items.size(); ++k) {
+      const CheckpointItem& it = d.items[k];
+      if (segments_->GetSegment(it.segment) == nullptr) {
+        return absl::DataLossError(absl::StrCat(
+            path, ": checkpoint entry ", k, " (slot ", it.slot, ") names segment ", it.segment,
+            ", which the MANIFEST does not list (", SegmentDataName(it.segment),
+            "); nothing was changed: Table::Repair sets what it cannot place aside"));
+      }
+      if (!fits_schema(it.length)) {
+        return absl::DataLossError(absl::StrCat(path, ": checkpoint entry ", k, " (slot ", it.slot,
+                                                "): a record of ", it.length,
+                                                " bytes cannot hold an item of this schema"));
+      }
+      SlotMeta& m = meta_[it.slot];
+      m.sampled = it.times_sampled;
+      m.group = it.group;
+      m.task = it.task;
+      m.priority = it.priority;
+      m.seq = it.seq;
+      loc_[it.slot] = Location{it.segment, it.offset, it.checksum};
+      if (nvar != 0) item_bytes_[it.slot] = bytes_of_record(it.length);
+      for (size_t c = 0; c < scores_.size(); ++c) {
+        scores_[c][it.slot] = d.scores[k * scores_.size() + c];
+      }
     }
   }
   // Replay the log written after the checkpoint. Generations only grow, so the highest one seen
@@ -217,7 +221,11 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     const IndexEntry& e = re.entry;
     const Slot s = static_cast<Slot>(e.key & 0xFFFFFFFFu);
     const uint32_t gen = static_cast<uint32_t>(e.key >> 32);
-    if (s >= cap) return too_small(s);
+    if (s >= cap) return too_small(s, re.Where());
+    if (!(e.flags & IndexEntry::kTombstone) && !fits_schema(e.length)) {
+      return absl::DataLossError(absl::StrCat(re.Where(), ": a record of ", e.length,
+                                              " bytes cannot hold an item of this schema"));
+    }
     if (s >= high_water_) high_water_ = s + 1;
     SlotMeta& m = meta_[s];
     if (e.flags & IndexEntry::kTombstone) {
@@ -626,12 +634,13 @@ absl::Status TableImpl::CheckpointLocked() {
   // Everything written so far is in segments below `first`; what comes later lands in `first` or
   // above and is replayed on top of the checkpoint.
   ASSIGN_OR_RETURN(const uint32_t first, segments_->Roll());
-  std::string body;
+  CheckpointData snapshot;
   {
     MutexLock lock(&mu_);
-    body = EncodeCheckpoint();
+    snapshot = SnapshotCheckpoint();
   }
-  return segments_->WriteCheckpoint(body, first);
+  // Encoding runs outside the table lock.
+  return segments_->WriteCheckpoint(EncodeCheckpoint(snapshot), first);
 }
 
 // --- Reads -----------------------------------------------------------------------------------
@@ -702,42 +711,46 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
                                : plan->staging.data() + c.staging_offset;
   }
   if (!ops.empty()) reader_->ReadAll(absl::MakeSpan(ops));
-  std::vector<std::string> corrupt;
-  std::vector<Key> corrupt_keys;
+  // Records that fail their checksum, or that the file ends before (truncated), are lost: each
+  // is reported once and removed. Other read errors may pass: the items stay.
+  std::vector<std::string> lost;
+  std::vector<Key> lost_keys;
   absl::Status io_error;
   for (size_t k = 0; k < ops.size(); ++k) {
     const ReadPlan::Cold& c = plan->cold[k];
-    if (!ops[k].status.ok()) {
+    const absl::Status& status = ops[k].status;
+    if (!status.ok() && !IsEndOfFile(status)) {
       if (io_error.ok()) {
-        io_error = absl::Status(ops[k].status.code(),
-                                absl::StrCat("reading key ", c.key, " from ", c.segment->path, ": ",
-                                             ops[k].status.message()));
+        io_error = absl::Status(
+            status.code(),
+            absl::StrCat("reading key ", c.key, " from ", c.segment->path, ": ", status.message()));
       }
       continue;
     }
-    if (RecordChecksum(ops[k].dst, c.length) != c.loc.checksum) {
-      corrupt_keys.push_back(c.key);
-      corrupt.push_back(absl::StrCat("key ", c.key, " (", c.segment->path, " offset ", c.loc.offset,
-                                     ", ", c.length, " bytes)"));
+    if (!status.ok() || RecordChecksum(ops[k].dst, c.length) != c.loc.checksum) {
+      lost_keys.push_back(c.key);
+      lost.push_back(absl::StrCat(
+          "key ", c.key, " (", c.segment->path, " offset ", c.loc.offset, ", ", c.length,
+          " bytes: ", status.ok() ? "checksum mismatch" : status.message(), ")"));
       continue;
     }
     if (!c.into_output && !plan->staged) {
       rows.ScatterRow(reinterpret_cast<const uint8_t*>(ops[k].dst), c.index, plan->dst.data());
     }
   }
-  if (!corrupt.empty()) {
+  if (!lost.empty()) {
     MutexLock lock(&mu_);
-    for (Key key : corrupt_keys) {
+    for (Key key : lost_keys) {
       const Slot s = Resolve(key);
       if (s != kNoSlot) {
         RemoveSlot(s, Removal::kDeleted);
         ++tier_counters_.corrupt_items;
       }
     }
-    return absl::DataLossError(
-        absl::StrCat("table '", options_.name, "': ", corrupt.size(),
-                     " stored items failed their checksum and were removed from the table: ",
-                     absl::StrJoin(corrupt, "; ")));
+    return absl::DataLossError(absl::StrCat("table '", options_.name, "': ", lost.size(),
+                                            " stored items are lost and were removed from the "
+                                            "table: ",
+                                            absl::StrJoin(lost, "; ")));
   }
   RETURN_IF_ERROR(io_error);
   if (!plan->staged) return absl::OkStatus();

@@ -63,10 +63,19 @@ absl::Status CheckOp(const ReadOp& op) {
   return absl::OkStatus();
 }
 
+namespace {
+constexpr char kEndOfFilePayload[] = "strata.io/end_of_file";
+}  // namespace
+
 absl::Status ShortReadError(const ReadOp& op, size_t done) {
-  return absl::DataLossError(absl::StrCat("short read at offset ", op.offset, " length ", op.length,
-                                          ": end of file after ", done, " bytes"));
+  absl::Status s =
+      absl::DataLossError(absl::StrCat("short read at offset ", op.offset, " length ", op.length,
+                                       ": end of file after ", done, " bytes"));
+  s.SetPayload(kEndOfFilePayload, absl::Cord());
+  return s;
 }
+
+bool IsEndOfFile(const absl::Status& s) { return s.GetPayload(kEndOfFilePayload).has_value(); }
 
 absl::Status ReadErrnoError(const ReadOp& op, int err) {
   std::string msg =

@@ -35,13 +35,17 @@ struct ReadOp {
   size_t length = 0;                       // input
   char* dst = nullptr;                     // input, holds `length` bytes
   // Output: OK when all `length` bytes were read into dst. Otherwise:
-  //   DataLoss         a short read (end of file before `length` bytes), or EIO;
+  //   DataLoss         a short read (end of file before `length` bytes: IsEndOfFile), or EIO;
   //   InvalidArgument  no file, or no dst for a non-empty read;
   //   Internal         any other errno (the message names offset, length and strerror);
   //   or whatever file->Read returned, unchanged, for ops served through it (injected faults).
   // dst's contents are unspecified when the status is not OK.
   absl::Status status;
 };
+
+// Whether a ReadOp's status says the file ended before the op's last byte: the bytes are not
+// there, so retrying cannot help (unlike EIO or an injected fault).
+bool IsEndOfFile(const absl::Status& s);
 
 // Counters since the reader was created. Each field is read separately, so while calls are in
 // flight they may disagree by the ops in flight; when the reader is idle,

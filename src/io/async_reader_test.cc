@@ -247,6 +247,10 @@ void ExpectShortReads(AsyncReader* reader, const RandomAccessFile* file, const s
   EXPECT_EQ(partial.status.code(), absl::StatusCode::kDataLoss) << partial.status;
   EXPECT_THAT(partial.status.message(), HasSubstr("short read at offset 9000 length 2000"));
   EXPECT_THAT(partial.status.message(), HasSubstr("after 1000 bytes"));
+  // Short reads say so (the bytes are not there: retrying cannot help); other ops do not.
+  for (size_t i : {50, 51, 52}) EXPECT_TRUE(IsEndOfFile(plan.ops[i].status)) << i;
+  EXPECT_FALSE(IsEndOfFile(plan.ops[0].status));
+  EXPECT_FALSE(IsEndOfFile(absl::DataLossError("EIO")));
   EXPECT_EQ(plan.ops[51].status.code(), absl::StatusCode::kDataLoss) << plan.ops[51].status;
   EXPECT_THAT(plan.ops[51].status.message(), HasSubstr("offset 20000 length 100"));
   EXPECT_EQ(plan.ops[52].status.code(), absl::StatusCode::kDataLoss) << plan.ops[52].status;

@@ -1,9 +1,11 @@
 #include "tier/format.h"
 
 #include <cstdio>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "strata/status.h"
 // Header-only use of Debian's libxxhash-dev: no link dependency (the Python build compiles this
 // too).
 #define XXH_INLINE_ALL
@@ -21,6 +23,31 @@ T Load(const char* p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
   return v;
+}
+
+// A manifest field that EncodeManifest writes as an unsigned integer of type T. nlohmann's
+// get<T>() converts any number or boolean: it wraps a negative one and truncates a fraction or one
+// past T's range (undefined behaviour for a float), so that recovery would act on a file number or
+// size that no writer wrote. Anything but an integer in T's range is DataLoss naming the field.
+template <typename T>
+absl::Status GetUnsigned(const nlohmann::json& v, const std::string& field, const std::string& path,
+                         T* out) {
+  if (!v.is_number_unsigned() || v.get<uint64_t>() > std::numeric_limits<T>::max()) {
+    return absl::DataLossError(absl::StrCat(
+        path, ": manifest field ", field, " is ", v.is_number() ? v.dump() : v.type_name(),
+        ", not an integer in [0, ", std::numeric_limits<T>::max(), "]"));
+  }
+  *out = static_cast<T>(v.get<uint64_t>());
+  return absl::OkStatus();
+}
+
+// nlohmann iterates over an object's values, over a primitive as a list of itself and over null
+// as an empty list: a list field that is not an array is refused instead.
+absl::Status RequireArray(const nlohmann::json& v, const std::string& field,
+                          const std::string& path) {
+  if (v.is_array()) return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat(path, ": manifest field ", field, " is ", v.type_name(), ", not an array"));
 }
 
 std::string Numbered(const char* prefix, uint32_t n, const char* suffix) {
@@ -89,6 +116,8 @@ std::string EncodeManifest(const Manifest& m) {
                     {"alignment", s.alignment}});
   }
   j["segments"] = std::move(segs);
+  j["obsolete"] = m.obsolete;
+  j["durable"] = m.durable;
   return FrameFile(kManifestMagic, j.dump(1));
 }
 
@@ -104,19 +133,43 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view data, const std::string
   try {
     m.table_name = j.at("table").get<std::string>();
     m.schema = j.at("schema").get<std::string>();
-    m.segment_bytes = j.at("segment_bytes").get<uint64_t>();
-    m.next_file_number = j.at("next_file_number").get<uint32_t>();
+    RETURN_IF_ERROR(GetUnsigned(j.at("segment_bytes"), "segment_bytes", path, &m.segment_bytes));
+    RETURN_IF_ERROR(
+        GetUnsigned(j.at("next_file_number"), "next_file_number", path, &m.next_file_number));
     m.checkpoint = j.at("checkpoint").get<std::string>();
-    m.replay_from = j.at("replay_from").get<uint32_t>();
-    for (const nlohmann::json& s : j.at("segments")) {
-      m.segments.push_back(SegmentInfo{.id = s.at("id").get<uint32_t>(),
-                                       .data_bytes = s.at("data_bytes").get<uint64_t>(),
-                                       .index_bytes = s.at("index_bytes").get<uint64_t>(),
-                                       .sealed = s.at("sealed").get<bool>(),
-                                       .alignment = s.value("alignment", 1u)});
+    RETURN_IF_ERROR(GetUnsigned(j.at("replay_from"), "replay_from", path, &m.replay_from));
+    const nlohmann::json& segments = j.at("segments");
+    RETURN_IF_ERROR(RequireArray(segments, "segments", path));
+    for (size_t i = 0; i < segments.size(); ++i) {
+      const nlohmann::json& s = segments[i];
+      const std::string field = absl::StrCat("segments[", i, "]");
+      if (!s.is_object()) {
+        return absl::DataLossError(absl::StrCat(path, ": manifest field ", field, " is ",
+                                                s.type_name(), ", not an object"));
+      }
+      SegmentInfo info;  // alignment 1 unless given: older manifests do not have it
+      RETURN_IF_ERROR(GetUnsigned(s.at("id"), field + ".id", path, &info.id));
+      RETURN_IF_ERROR(
+          GetUnsigned(s.at("data_bytes"), field + ".data_bytes", path, &info.data_bytes));
+      RETURN_IF_ERROR(
+          GetUnsigned(s.at("index_bytes"), field + ".index_bytes", path, &info.index_bytes));
+      info.sealed = s.at("sealed").get<bool>();
+      if (s.contains("alignment")) {
+        RETURN_IF_ERROR(
+            GetUnsigned(s.at("alignment"), field + ".alignment", path, &info.alignment));
+      }
+      m.segments.push_back(info);
     }
+    if (j.contains("obsolete")) {
+      RETURN_IF_ERROR(RequireArray(j.at("obsolete"), "obsolete", path));
+      for (const nlohmann::json& name : j.at("obsolete")) {
+        m.obsolete.push_back(name.get<std::string>());
+      }
+    }
+    m.durable = j.value("durable", true);
   } catch (const nlohmann::json::exception& e) {
-    return absl::DataLossError(absl::StrCat(path, ": manifest is missing a field: ", e.what()));
+    return absl::DataLossError(
+        absl::StrCat(path, ": manifest field missing or of the wrong type: ", e.what()));
   }
   return m;
 }
@@ -156,6 +209,11 @@ absl::StatusOr<std::string_view> UnframeFile(uint32_t magic, std::string_view da
   if (version != kFormatVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         path, ": format version ", version, "; this build reads version ", kFormatVersion));
+  }
+  // Version 1 always writes 0 here: anything else is not a version-1 file, checksum or not.
+  if (const uint16_t reserved = Load<uint16_t>(data.data() + 6); reserved != 0) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": reserved header field is ", reserved, ", not 0"));
   }
   return data.substr(kHeader, length);
 }

@@ -68,6 +68,12 @@ struct Manifest {
   std::vector<SegmentInfo> segments;  // in creation order
   std::string checkpoint;             // file name, empty if none yet
   uint32_t replay_from = 0;           // recovery replays index files of segments >= this id
+  // Files no longer part of the table whose deletion may not have happened yet (a crash between
+  // the manifest update and the delete): recovery deletes them. Absent in older manifests.
+  std::vector<std::string> obsolete;
+  // False for a table opened with Durability::kNone, whose contents a reopen may discard.
+  // Absent in older manifests: true.
+  bool durable = true;
 };
 
 std::string EncodeManifest(const Manifest& m);

@@ -1,9 +1,14 @@
 #include "tier/format.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace strata::internal {
 namespace {
@@ -120,6 +125,100 @@ TEST(ManifestTest, MissingFieldIsDataLoss) {
   EXPECT_THAT(bad.status().message(), HasSubstr("MANIFEST"));
   auto not_json = DecodeManifest(FrameFile(kManifestMagic, "{{{"), "MANIFEST");
   EXPECT_EQ(not_json.status().code(), absl::StatusCode::kDataLoss);
+}
+
+// The JSON body of a valid manifest, for tests to change one field of and frame again.
+nlohmann::json ValidManifestJson() {
+  Manifest m;
+  m.table_name = "t";
+  m.schema = "{x: uint8[4]}";
+  m.segments = {{.id = 2, .sealed = true}};
+  auto body = UnframeFile(kManifestMagic, EncodeManifest(m), "MANIFEST");
+  EXPECT_TRUE(body.ok()) << body.status();
+  return nlohmann::json::parse(*body);
+}
+
+absl::Status DecodeJson(const nlohmann::json& j) {
+  return DecodeManifest(FrameFile(kManifestMagic, j.dump()), "MANIFEST").status();
+}
+
+// Regression (fuzz_manifest): nlohmann's get<uint32_t>() wrapped negative numbers, truncated
+// fractions and numbers past the field's range, and read booleans as 0/1, so that a reader acted
+// on file numbers and sizes no writer wrote (a float past the range was undefined behaviour).
+TEST(ManifestTest, NumberOutOfRangeOrOfAnotherTypeIsDataLoss) {
+  const std::vector<std::pair<const char*, nlohmann::json>> bad = {
+      {"next_file_number", uint64_t{1} << 32},
+      {"next_file_number", -1},
+      {"next_file_number", 1.5},
+      {"next_file_number", 1.0},
+      {"next_file_number", true},
+      {"next_file_number", "3"},
+      {"replay_from", 1e30},
+      {"segment_bytes", -4096},
+      {"segment_bytes", 1048576.5},
+  };
+  for (const auto& [field, value] : bad) {
+    nlohmann::json j = ValidManifestJson();
+    j[field] = value;
+    const absl::Status s = DecodeJson(j);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << field << " = " << value.dump();
+    EXPECT_THAT(s.message(), HasSubstr("MANIFEST")) << field << " = " << value.dump();
+  }
+  const std::vector<std::pair<const char*, nlohmann::json>> bad_segment = {
+      {"id", -1},           {"id", uint64_t{1} << 32},        {"data_bytes", 0.5},
+      {"index_bytes", -64}, {"alignment", uint64_t{1} << 32}, {"alignment", 4096.0}};
+  for (const auto& [field, value] : bad_segment) {
+    nlohmann::json j = ValidManifestJson();
+    j["segments"][0][field] = value;
+    const absl::Status s = DecodeJson(j);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << field << " = " << value.dump();
+    EXPECT_THAT(s.message(), HasSubstr("segments[0]." + std::string(field)));
+  }
+}
+
+TEST(ManifestTest, LargestValuesInRangeRoundTrip) {
+  nlohmann::json j = ValidManifestJson();
+  j["next_file_number"] = std::numeric_limits<uint32_t>::max();
+  j["segment_bytes"] = std::numeric_limits<uint64_t>::max();
+  j["segments"][0]["id"] = std::numeric_limits<uint32_t>::max();
+  auto m = DecodeManifest(FrameFile(kManifestMagic, j.dump()), "MANIFEST");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->next_file_number, std::numeric_limits<uint32_t>::max());
+  EXPECT_EQ(m->segment_bytes, std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(m->segments[0].id, std::numeric_limits<uint32_t>::max());
+}
+
+// Regression (fuzz_manifest): a list field that was not an array was iterated anyway (null as no
+// segments, an object as its values, a string as a list of itself).
+TEST(ManifestTest, ListThatIsNotAnArrayIsDataLoss) {
+  for (const nlohmann::json& value :
+       {nlohmann::json(nullptr), nlohmann::json::object(), nlohmann::json(5)}) {
+    nlohmann::json j = ValidManifestJson();
+    j["segments"] = value;
+    EXPECT_EQ(DecodeJson(j).code(), absl::StatusCode::kDataLoss) << value.dump();
+  }
+  nlohmann::json j = ValidManifestJson();
+  j["segments"] = nlohmann::json::object({{"a", j["segments"][0]}});
+  EXPECT_EQ(DecodeJson(j).code(), absl::StatusCode::kDataLoss);
+  j = ValidManifestJson();
+  j["segments"][0] = 7;
+  EXPECT_THAT(DecodeJson(j).message(), HasSubstr("segments[0] is number"));
+  j = ValidManifestJson();
+  j["obsolete"] = SegmentDataName(1);
+  EXPECT_EQ(DecodeJson(j).code(), absl::StatusCode::kDataLoss);
+}
+
+// Regression (fuzz_framed_file): the reserved u16 after the version was ignored, so two different
+// files unframed to the same body.
+TEST(FrameTest, NonzeroReservedFieldIsDataLoss) {
+  std::string file = FrameFile(kCheckpointMagic, "body");
+  file[6] = 1;
+  file.resize(file.size() - 8);
+  ByteWriter(&file).Put<uint64_t>(Checksum64(file.data(), file.size()));
+  auto body = UnframeFile(kCheckpointMagic, file, "/d/meta");
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(body.status().message(), HasSubstr("/d/meta"));
+  EXPECT_THAT(body.status().message(), HasSubstr("reserved"));
 }
 
 TEST(ByteReaderTest, OverrunIsSticky) {

@@ -3,31 +3,24 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "strata/status.h"
+#include "tier/file_io.h"
+#include "tier/file_names.h"
 
 namespace strata::internal {
 namespace {
 
-constexpr char kManifest[] = "MANIFEST";
-constexpr char kLock[] = "LOCK";
-
-// The names Strata creates in a storage directory.
-bool IsStrataFile(const std::string& name) {
-  auto numbered = [&](std::string_view prefix, std::string_view suffix) {
-    if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix)) {
-      return false;
-    }
-    std::string_view rest = std::string_view(name).substr(prefix.size());
-    if (rest.ends_with(".tmp")) rest.remove_suffix(4);
-    if (!rest.ends_with(suffix)) return false;
-    rest.remove_suffix(suffix.size());
-    return !rest.empty() &&
-           std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  return name == kLock || name == kManifest || name == std::string(kManifest) + ".tmp" ||
-         numbered("seg-", ".data") || numbered("seg-", ".index") || numbered("meta-", ".ckpt");
+// "a, b, c and 4 more".
+std::string ListSome(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 4;
+  std::vector<std::string> shown(names.begin(), names.begin() + std::min(names.size(), kShown));
+  std::string out = absl::StrJoin(shown, ", ");
+  if (names.size() > kShown) absl::StrAppend(&out, " and ", names.size() - kShown, " more");
+  return out;
 }
 
 absl::Status Annotate(const absl::Status& s, const std::string& what) {
@@ -45,31 +38,6 @@ SegmentStore::~SegmentStore() {
   if (active_index_ != nullptr) active_index_->Close().IgnoreError();
 }
 
-absl::Status SegmentStore::ReadWholeFile(const std::string& path, std::string* out) {
-  ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f, options_.env->NewRandomAccessFile(path));
-  out->resize(f->size());
-  size_t done = 0;
-  while (done < out->size()) {
-    size_t got = 0;
-    RETURN_IF_ERROR(f->Read(done, out->size() - done, out->data() + done, &got));
-    if (got == 0) break;
-    done += got;
-  }
-  out->resize(done);
-  return absl::OkStatus();
-}
-
-absl::Status SegmentStore::WriteFileAtomically(const std::string& name, std::string_view contents) {
-  const std::string tmp = PathOf(name + ".tmp");
-  ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f,
-                   options_.env->NewWritableFile(tmp, /*append=*/false));
-  RETURN_IF_ERROR(f->Append(absl::string_view(contents.data(), contents.size())));
-  RETURN_IF_ERROR(f->Sync());
-  RETURN_IF_ERROR(f->Close());
-  RETURN_IF_ERROR(options_.env->RenameFile(tmp, PathOf(name)));
-  return options_.env->SyncDir(options_.dir);
-}
-
 absl::StatusOr<std::unique_ptr<SegmentStore>> SegmentStore::Open(const Options& options,
                                                                  Recovered* recovered) {
   if (options.segment_bytes == 0 || options.segment_bytes > (uint64_t{1} << 32)) {
@@ -79,62 +47,197 @@ absl::StatusOr<std::unique_ptr<SegmentStore>> SegmentStore::Open(const Options& 
   std::unique_ptr<SegmentStore> store(new SegmentStore(options));
   Env* env = options.env;
   RETURN_IF_ERROR(env->CreateDirIfMissing(options.dir));
-  ASSIGN_OR_RETURN(store->lock_, env->LockFile(store->PathOf(kLock)));
+  ASSIGN_OR_RETURN(store->lock_, env->LockFile(store->PathOf(kLockFile)));
   ASSIGN_OR_RETURN(std::vector<std::string> children, env->GetChildren(options.dir));
   *recovered = Recovered{};
-  const bool exists = env->FileExists(store->PathOf(kManifest));
   // Never touch files that are not Strata's: a directory holding others is refused.
   for (const std::string& c : children) {
-    if (!IsStrataFile(c)) {
+    if (ParseFileName(c).kind == FileName::kForeign) {
       return absl::FailedPreconditionError(
           absl::StrCat("storage_dir ", options.dir, " holds '", c,
                        "', which is not a Strata file; use an empty or Strata directory"));
     }
   }
-  if (options.durability == Durability::kNone || !exists) {
-    // A fresh table: nothing here is ours to keep (kNone promises nothing after a close).
-    for (const std::string& c : children) {
-      if (c != kLock) RETURN_IF_ERROR(env->DeleteFile(store->PathOf(c)));
-    }
-    MutexLock l(&store->mu_);
-    store->manifest_.table_name = options.table_name;
-    store->manifest_.schema = options.schema;
-    store->manifest_.segment_bytes = options.segment_bytes;
+  // Every file is accounted for before any is deleted: an error leaves the directory as it was.
+  std::vector<std::string> leftovers;
+  if (!env->FileExists(store->PathOf(kManifestFile))) {
+    RETURN_IF_ERROR(store->AccountWithoutManifest(children, &leftovers));
+  } else if (options.durability == Durability::kNone) {
+    RETURN_IF_ERROR(store->AccountDiscarded(children, &leftovers));
   } else {
     RETURN_IF_ERROR(store->Recover(recovered));
-    // Files the manifest does not name are leftovers of an interrupted step: remove them.
+    RETURN_IF_ERROR(store->AccountRecovered(children, &leftovers));
+    recovered->existed = true;
+  }
+  store->leftovers_ = std::move(leftovers);
+  {
     MutexLock l(&store->mu_);
-    for (const std::string& c : children) {
-      bool keep = c == kLock || c == kManifest || c == store->manifest_.checkpoint;
-      for (const SegmentInfo& s : store->manifest_.segments) {
-        keep = keep || c == SegmentDataName(s.id) || c == SegmentIndexName(s.id);
+    if (!recovered->existed) {
+      store->manifest_ = Manifest{};
+      store->manifest_.table_name = options.table_name;
+      store->manifest_.schema = options.schema;
+      store->manifest_.segment_bytes = options.segment_bytes;
+    }
+    store->manifest_.durable = options.durability != Durability::kNone;
+  }
+  return store;
+}
+
+absl::Status SegmentStore::Start() {
+  for (const std::string& c : leftovers_) RETURN_IF_ERROR(options_.env->DeleteFile(PathOf(c)));
+  leftovers_.clear();
+  {
+    MutexLock l(&mu_);
+    manifest_.obsolete.clear();  // deleted: the manifest StartSegment saves drops them
+  }
+  // Never append to a recovered segment: its tail may be torn.
+  return StartSegment();
+}
+
+absl::Status SegmentStore::AccountWithoutManifest(const std::vector<std::string>& children,
+                                                  std::vector<std::string>* leftovers) {
+  // A fresh directory, or the remains of a first open that stopped before its manifest was
+  // written: empty segment files and temporaries. Anything holding data is a table whose
+  // manifest is gone.
+  std::vector<std::string> held;
+  for (const std::string& c : children) {
+    const FileName f = ParseFileName(c);
+    if (f.kind == FileName::kLock || f.kind == FileName::kLost) continue;
+    auto size = options_.env->GetFileSize(PathOf(c));
+    if (f.kind == FileName::kTemp ||
+        ((f.kind == FileName::kSegmentData || f.kind == FileName::kSegmentIndex) && size.ok() &&
+         *size == 0)) {
+      leftovers->push_back(c);
+      continue;
+    }
+    held.push_back(absl::StrCat(c, size.ok() ? absl::StrCat(" (", *size, " bytes)") : ""));
+  }
+  if (held.empty()) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      "storage_dir ", options_.dir, " has no MANIFEST but holds ", ListSome(held),
+      "; nothing was changed. Table::Repair rebuilds the manifest from the files present"));
+}
+
+absl::Status SegmentStore::AccountDiscarded(const std::vector<std::string>& children,
+                                            std::vector<std::string>* leftovers) {
+  // Durability::kNone starts empty, but only over a table that promised nothing either.
+  const std::string path = PathOf(kManifestFile);
+  std::string data;
+  RETURN_IF_ERROR(ReadWholeFile(options_.env, path, &data));
+  ASSIGN_OR_RETURN(const Manifest m, DecodeManifest(data, path));
+  if (m.durable) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "storage_dir ", options_.dir, " holds table '", m.table_name,
+        "', written with durability flush or sync; durability none would discard it. Open it with "
+        "the durability it was written with, or use another directory"));
+  }
+  for (const std::string& c : children) {
+    const FileName f = ParseFileName(c);
+    if (f.kind != FileName::kLock && f.kind != FileName::kLost) leftovers->push_back(c);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentStore::AccountRecovered(const std::vector<std::string>& children,
+                                            std::vector<std::string>* leftovers) {
+  MutexLock l(&mu_);
+  const Manifest& m = manifest_;
+  absl::flat_hash_set<uint32_t> live;
+  for (const SegmentInfo& s : m.segments) live.insert(s.id);
+  absl::flat_hash_set<std::string> obsolete(m.obsolete.begin(), m.obsolete.end());
+  std::vector<std::string> unaccounted;
+  for (const std::string& c : children) {
+    const FileName f = ParseFileName(c);
+    const bool segment_file = f.kind == FileName::kSegmentData || f.kind == FileName::kSegmentIndex;
+    if (f.kind == FileName::kLock || f.kind == FileName::kManifest || f.kind == FileName::kLost ||
+        c == m.checkpoint || (segment_file && live.contains(f.number))) {
+      continue;  // part of the table
+    }
+    // Leftovers of a step the manifest records, or of one that stopped before the manifest
+    // named its file: a temporary, a file the manifest lists as obsolete, a checkpoint never
+    // published, a segment created but never written to.
+    bool leftover = f.kind == FileName::kTemp || obsolete.contains(c) ||
+                    (f.kind == FileName::kCheckpoint && f.number >= m.next_file_number);
+    if (segment_file && f.number >= m.next_file_number) {
+      auto size = options_.env->GetFileSize(PathOf(c));
+      leftover = size.ok() && *size == 0;
+    }
+    (leftover ? *leftovers : unaccounted).push_back(c);
+  }
+  if (unaccounted.empty()) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      PathOf(kManifestFile), " does not account for ", ListSome(unaccounted),
+      " (a segment or checkpoint the manifest leaves out); nothing was changed. Table::Repair "
+      "rebuilds the manifest from the files present"));
+}
+
+absl::Status SegmentStore::CheckManifest(const Manifest& m, const std::string& path) const {
+  auto bad = [&](auto&&... what) {
+    return absl::DataLossError(absl::StrCat(path, ": ", what...,
+                                            "; nothing was changed. Table::Repair rebuilds the "
+                                            "manifest from the files present"));
+  };
+  absl::flat_hash_set<uint32_t> ids;
+  for (size_t i = 0; i < m.segments.size(); ++i) {
+    const SegmentInfo& s = m.segments[i];
+    // A segment at or above next_file_number would be overwritten by the next one created.
+    if (s.id >= m.next_file_number) {
+      return bad("segment ", s.id, " is not below next_file_number ", m.next_file_number);
+    }
+    if (!ids.insert(s.id).second) return bad("segment ", s.id, " is listed twice");
+    if (s.alignment != 1 && s.alignment != kDirectIoAlignment) {
+      return bad("segment ", s.id, " has alignment ", s.alignment, " (1 or 4096 expected)");
+    }
+    for (const std::string& name : {SegmentDataName(s.id), SegmentIndexName(s.id)}) {
+      if (!options_.env->FileExists(PathOf(name))) {
+        return bad("it lists segment ", s.id, ", but ", name, " is missing");
       }
-      if (!keep) RETURN_IF_ERROR(env->DeleteFile(store->PathOf(c)));
     }
   }
-  recovered->existed = exists && options.durability != Durability::kNone;
-  // Never append to a recovered segment: its tail may be torn.
-  RETURN_IF_ERROR(store->StartSegment());
-  return store;
+  if (!m.checkpoint.empty()) {
+    const FileName f = ParseFileName(m.checkpoint);
+    if (f.kind != FileName::kCheckpoint || f.number >= m.next_file_number) {
+      return bad("checkpoint '", m.checkpoint, "' is not a checkpoint file name below ",
+                 "next_file_number ", m.next_file_number);
+    }
+    if (!options_.env->FileExists(PathOf(m.checkpoint))) {
+      return bad("it names checkpoint ", m.checkpoint, ", which is missing");
+    }
+  }
+  if (m.replay_from > m.next_file_number) {
+    return bad("replay_from ", m.replay_from, " is past next_file_number ", m.next_file_number);
+  }
+  for (const std::string& name : m.obsolete) {
+    const FileName f = ParseFileName(name);
+    const bool segment_file = f.kind == FileName::kSegmentData || f.kind == FileName::kSegmentIndex;
+    // Only files that are no longer part of the table may be listed for deletion.
+    if ((!segment_file && f.kind != FileName::kCheckpoint) || name == m.checkpoint ||
+        (segment_file && ids.contains(f.number))) {
+      return bad("'", name, "' is listed as obsolete but is not a file the table gave up");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SegmentStore::Recover(Recovered* recovered) {
   Env* env = options_.env;
-  const std::string manifest_path = PathOf(kManifest);
+  const std::string manifest_path = PathOf(kManifestFile);
   std::string data;
-  RETURN_IF_ERROR(ReadWholeFile(manifest_path, &data));
+  RETURN_IF_ERROR(ReadWholeFile(env, manifest_path, &data));
   ASSIGN_OR_RETURN(Manifest m, DecodeManifest(data, manifest_path));
   if (m.schema != options_.schema) {
     return absl::FailedPreconditionError(absl::StrCat(options_.dir, " holds table '", m.table_name,
                                                       "' with schema ", m.schema,
                                                       ", not the schema given: ", options_.schema));
   }
+  RETURN_IF_ERROR(CheckManifest(m, manifest_path));
   if (!m.checkpoint.empty()) {
     const std::string path = PathOf(m.checkpoint);
     std::string ckpt;
-    RETURN_IF_ERROR(ReadWholeFile(path, &ckpt));
+    RETURN_IF_ERROR(ReadWholeFile(env, path, &ckpt));
     ASSIGN_OR_RETURN(std::string_view body, UnframeFile(kCheckpointMagic, ckpt, path));
     recovered->checkpoint.assign(body.data(), body.size());
+    recovered->checkpoint_path = path;
   }
   uint64_t disk = 0;
   absl::flat_hash_map<uint32_t, std::shared_ptr<const Segment>> segments;
@@ -153,7 +256,7 @@ absl::Status SegmentStore::Recover(Recovered* recovered) {
     data_bytes[s.id] = data_size;
     const std::string index_path = PathOf(SegmentIndexName(s.id));
     std::string index;
-    RETURN_IF_ERROR(ReadWholeFile(index_path, &index));
+    RETURN_IF_ERROR(ReadWholeFile(env, index_path, &index));
     disk += index.size();
     segments[s.id] = std::move(seg);
     if (s.id < m.replay_from) continue;
@@ -168,13 +271,23 @@ absl::Status SegmentStore::Recover(Recovered* recovered) {
                                                           "; this build reads version ",
                                                           kFormatVersion));
       }
-      // A bad entry, or one pointing past the data written, ends the file: everything after it
-      // was written later than something that did not survive.
-      if (r == DecodeResult::kCorrupt || e.data_offset + e.length > data_size) {
+      // A bad entry ends the file: everything after it was written later than something that
+      // did not survive. So does one pointing past the data written in the segment that was
+      // being appended to (a torn tail); in a sealed segment the record was written and is
+      // gone since — the item is kept, and reading it reports the loss.
+      if (r == DecodeResult::kCorrupt || (!s.sealed && e.data_offset + e.length > data_size)) {
         recovered->bad_entries += whole - i;
         break;
       }
-      recovered->entries.push_back({s.id, e});
+      constexpr uint16_t kKnownFlags = IndexEntry::kTombstone | IndexEntry::kRelocated;
+      if ((e.flags & ~kKnownFlags) != 0 || e.data_offset > UINT32_MAX) {
+        return absl::DataLossError(absl::StrCat(
+            index_path, " entry ", i, " (key ", e.key, "): ",
+            (e.flags & ~kKnownFlags) != 0 ? absl::StrCat("unknown flags ", e.flags)
+                                          : absl::StrCat("offset ", e.data_offset, " past 4 GiB"),
+            "; nothing was changed"));
+      }
+      recovered->entries.push_back({s.id, static_cast<uint32_t>(i), e});
     }
   }
   MutexLock l(&mu_);
@@ -236,7 +349,8 @@ absl::Status SegmentStore::SaveManifest() {
     MutexLock l(&mu_);
     encoded = EncodeManifest(manifest_);
   }
-  return Annotate(WriteFileAtomically(kManifest, encoded), "saving the manifest");
+  return Annotate(WriteFileAtomically(options_.env, options_.dir, kManifestFile, encoded),
+                  "saving the manifest");
 }
 
 absl::Status SegmentStore::Append(std::string_view records, std::vector<IndexEntry>* entries,
@@ -310,48 +424,63 @@ absl::Status SegmentStore::WriteCheckpoint(std::string_view body, uint32_t first
     name = CheckpointName(manifest_.next_file_number++);
     old = manifest_.checkpoint;
   }
-  RETURN_IF_ERROR(Annotate(WriteFileAtomically(name, FrameFile(kCheckpointMagic, body)),
-                           absl::StrCat("writing checkpoint ", name)));
+  RETURN_IF_ERROR(Annotate(
+      WriteFileAtomically(options_.env, options_.dir, name, FrameFile(kCheckpointMagic, body)),
+      absl::StrCat("writing checkpoint ", name)));
   {
     MutexLock l(&mu_);
     manifest_.checkpoint = name;
     manifest_.replay_from = first_uncovered;
+    if (!old.empty()) manifest_.obsolete.push_back(old);
   }
   RETURN_IF_ERROR(SaveManifest());
-  if (!old.empty()) RETURN_IF_ERROR(options_.env->DeleteFile(PathOf(old)));
+  if (!old.empty()) RETURN_IF_ERROR(DeleteObsolete({old}));
   return absl::OkStatus();
 }
 
 absl::Status SegmentStore::DropSegments(const std::vector<uint32_t>& ids) {
+  std::vector<std::string> names;
   {
     MutexLock l(&mu_);
     for (uint32_t id : ids) {
       if (id == active_id_) {
         return absl::InternalError(absl::StrCat("cannot drop the active segment ", id));
       }
+    }
+    for (uint32_t id : ids) {
       auto& segs = manifest_.segments;
       segs.erase(std::remove_if(segs.begin(), segs.end(),
                                 [id](const SegmentInfo& s) { return s.id == id; }),
                  segs.end());
       segments_.erase(id);
       data_bytes_.erase(id);
+      for (std::string name : {SegmentDataName(id), SegmentIndexName(id)}) {
+        manifest_.obsolete.push_back(name);
+        names.push_back(std::move(name));
+      }
     }
   }
+  // The manifest that stops listing the segments names their files as obsolete, so a crash
+  // before the deletes below leaves files recovery can account for.
   RETURN_IF_ERROR(SaveManifest());
-  for (uint32_t id : ids) {
-    for (const std::string& name : {SegmentDataName(id), SegmentIndexName(id)}) {
-      auto size = options_.env->GetFileSize(PathOf(name));
-      RETURN_IF_ERROR(options_.env->DeleteFile(PathOf(name)));
-      MutexLock l(&mu_);
-      if (size.ok()) disk_bytes_ -= std::min(disk_bytes_, *size);
-    }
+  return DeleteObsolete(names);
+}
+
+absl::Status SegmentStore::DeleteObsolete(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    auto size = options_.env->GetFileSize(PathOf(name));
+    RETURN_IF_ERROR(options_.env->DeleteFile(PathOf(name)));
+    MutexLock l(&mu_);
+    if (size.ok()) disk_bytes_ -= std::min(disk_bytes_, *size);
+    auto& obsolete = manifest_.obsolete;
+    obsolete.erase(std::remove(obsolete.begin(), obsolete.end(), name), obsolete.end());
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<IndexEntry>> SegmentStore::ReadIndex(uint32_t id) {
   std::string index;
-  RETURN_IF_ERROR(ReadWholeFile(PathOf(SegmentIndexName(id)), &index));
+  RETURN_IF_ERROR(ReadWholeFile(options_.env, PathOf(SegmentIndexName(id)), &index));
   std::vector<IndexEntry> out;
   for (size_t i = 0; i + kIndexEntryBytes <= index.size(); i += kIndexEntryBytes) {
     IndexEntry e;

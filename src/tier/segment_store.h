@@ -18,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "strata/env.h"
 #include "strata/options.h"
 #include "tier/format.h"
@@ -47,21 +48,39 @@ class SegmentStore {
   };
   // What Open found in an existing directory.
   struct Recovered {
-    std::string checkpoint;  // the checkpoint body, empty if none
+    std::string checkpoint;       // the checkpoint body, empty if none
+    std::string checkpoint_path;  // its file, for error messages
     struct Entry {
       uint32_t segment = 0;
+      uint32_t position = 0;  // entry number in the segment's index file
       IndexEntry entry;
+      // "seg-000012.index entry 7", for error messages.
+      std::string Where() const {
+        return absl::StrCat(SegmentIndexName(segment), " entry ", position);
+      }
     };
     std::vector<Entry> entries;  // index entries written after the checkpoint, in log order
     uint64_t bad_entries = 0;    // torn or corrupt index entries skipped (each ends its file)
     bool existed = false;
   };
 
-  // Locks `dir` (creating it) and opens or creates the store. With Durability::kNone an existing
-  // directory's contents are discarded. Errors: FailedPrecondition when another table holds the
-  // directory or the schema differs; DataLoss for a corrupt manifest or checkpoint; any Env error.
+  // Locks `dir` (creating it) and opens or creates the store. Every file in the directory is
+  // accounted for before anything is deleted (docs/format.md, "Recovery"): files of the table,
+  // leftovers of an interrupted step (deleted), or neither — then Open fails and changes nothing.
+  // With Durability::kNone the contents of a table that was itself opened with kNone are
+  // discarded. Errors: FailedPrecondition when another table holds the directory, the schema
+  // differs, a file is not Strata's, or kNone would discard a durable table; DataLoss for a
+  // missing, corrupt or inconsistent manifest, files it does not account for, or a corrupt
+  // checkpoint or index entry (naming the file and the entry); any Env error.
+  //
+  // Open only reads: the caller checks what was recovered, then calls Start, which deletes the
+  // leftovers and starts a new segment. A caller that refuses the recovered state changes
+  // nothing in the directory.
   static absl::StatusOr<std::unique_ptr<SegmentStore>> Open(const Options& options,
                                                             Recovered* recovered);
+  // Makes the directory writable: deletes the leftovers Open found, starts a new segment and
+  // saves the manifest. Call once, before any Append / Roll / WriteCheckpoint.
+  absl::Status Start();
   ~SegmentStore();
   // Lets another table open the directory (after the owner closed; no more writes).
   void ReleaseLock();
@@ -108,13 +127,26 @@ class SegmentStore {
   explicit SegmentStore(Options options) : options_(std::move(options)) {}
   std::string PathOf(const std::string& name) const { return options_.dir + "/" + name; }
   absl::Status Recover(Recovered* recovered);
+  // Checks what a manifest claims before anything relies on it: ids below next_file_number
+  // (else the next segment created would overwrite one), listed files present, obsolete files
+  // not part of the table.
+  absl::Status CheckManifest(const Manifest& m, const std::string& path) const;
+  // Sort a directory's Strata files into leftovers to delete, or fail naming the ones that
+  // cannot be accounted for: without a manifest, under a discarding (kNone) open, after Recover.
+  absl::Status AccountWithoutManifest(const std::vector<std::string>& children,
+                                      std::vector<std::string>* leftovers);
+  absl::Status AccountDiscarded(const std::vector<std::string>& children,
+                                std::vector<std::string>* leftovers);
+  absl::Status AccountRecovered(const std::vector<std::string>& children,
+                                std::vector<std::string>* leftovers) ABSL_LOCKS_EXCLUDED(mu_);
+  // Deletes files the manifest lists as obsolete and forgets them.
+  absl::Status DeleteObsolete(const std::vector<std::string>& names) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status StartSegment() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SaveManifest() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status WriteFileAtomically(const std::string& name, std::string_view contents);
-  absl::Status ReadWholeFile(const std::string& path, std::string* out);
 
   const Options options_;
   std::unique_ptr<FileLock> lock_;
+  std::vector<std::string> leftovers_;  // found by Open, deleted by Start
 
   // Writer state (externally serialized: one writer at a time).
   std::unique_ptr<WritableFile> active_data_;
