@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -100,6 +100,7 @@ __all__ = [
     "Queue",
     "RateLimiter",
     "RateLimiterStats",
+    "RepairReport",
     "SampleToInsertRatio",
     "Schema",
     "Selector",
@@ -303,6 +304,22 @@ class RateLimiterStats(_Subscriptable):
     sample_waits: int
     insert_wait_seconds: float  # total time callers spent blocked
     sample_wait_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class RepairReport(_Subscriptable):
+    """What :meth:`Table.repair` did to a storage directory. ``str()`` is a one-line summary."""
+
+    manifest_rebuilt: bool  # the MANIFEST was missing or unreadable and was rebuilt
+    segments: int  # segments the repaired manifest lists
+    checkpoint: str  # the checkpoint it uses ("" if none could be read)
+    checkpoint_items_dropped: int  # items the checkpoint placed in segments that are gone
+    set_aside: List[str]  # files moved into storage_dir/lost/ (the names they had)
+    deleted: List[str]  # leftovers of interrupted steps (temporaries, obsolete files)
+    summary: str
+
+    def __str__(self) -> str:
+        return self.summary
 
 
 @dataclasses.dataclass(frozen=True)
@@ -535,6 +552,37 @@ class Table(_strata.TableCore):
     def closed(self) -> bool:
         """Whether close() was called."""
         return bool(self._info()["closed"])
+
+    @staticmethod
+    def repair(
+        storage_dir: Union[str, "os.PathLike[str]"],
+        schema: Union[Schema, Mapping[str, FieldLike]],
+        *,
+        name: str = "repaired",
+        segment_bytes: int = _STORAGE["segment_bytes"],
+    ) -> RepairReport:
+        """Repairs a storage directory that opening refused, so that ``Table(..., storage_dir=)``
+        with this schema opens it again. No table may have it open.
+
+        Opening never deletes or truncates a file it cannot account for: a missing MANIFEST
+        beside segment files, a MANIFEST that leaves out a segment, a checkpoint naming a missing
+        segment, or a crafted entry raise StorageError naming the file and what is wrong, and
+        change nothing. Repair is the explicit step after that: it rebuilds the MANIFEST from the
+        segment and checkpoint files present (keeping a readable checkpoint, minus the items it
+        places in segments that are gone) and moves every file it cannot place -- a lone data or
+        index file, an unreadable MANIFEST or checkpoint, a file that is not Strata's -- into
+        ``storage_dir/lost/``. Only temporaries and files the manifest listed as obsolete are
+        deleted. ``name`` and ``segment_bytes`` are used only where the MANIFEST is rebuilt.
+
+        Returns a :class:`RepairReport`. Raises StorageError when the directory does not exist,
+        is open elsewhere or holds another schema (nothing changed), or on an I/O error;
+        ValueError for a bad argument.
+        """
+        if not isinstance(schema, Schema):
+            schema = Schema(schema)
+        d = _strata._repair(name, schema._core,
+                            {"storage_dir": storage_dir, "segment_bytes": segment_bytes})
+        return RepairReport(**d)
 
     def get(self, keys: Any, *, strict: bool = False) -> Batch:  # type: ignore[override]
         """Copies the items with ``keys`` into a Batch, in order (not counted as sampling).

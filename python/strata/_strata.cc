@@ -659,6 +659,40 @@ PYBIND11_MODULE(_strata, m) {
           "threads `running`, `closed`.");
 
   m.def(
+      "_repair",
+      [](std::string name, const Schema& schema, const py::dict& storage) {
+        TableOptions o;
+        o.name = std::move(name);
+        o.schema = schema;
+        SetStorageOptions(storage, &o);
+        if (o.storage_dir.empty()) {
+          throw py::value_error("storage_dir must name the directory to repair");
+        }
+        absl::StatusOr<RepairReport> r;
+        {
+          py::gil_scoped_release release;
+          r = Table::Repair(o);
+        }
+        if (!r.ok()) RaiseOpenStatus(r.status());
+        py::dict d;
+        d["manifest_rebuilt"] = r->manifest_rebuilt;
+        d["segments"] = r->segments;
+        d["checkpoint"] = r->checkpoint;
+        d["checkpoint_items_dropped"] = r->checkpoint_items_dropped;
+        auto list = [](const std::vector<std::string>& names) {
+          py::list l;
+          for (const std::string& n : names) l.append(n);
+          return l;
+        };
+        d["set_aside"] = list(r->set_aside);
+        d["deleted"] = list(r->deleted);
+        d["summary"] = r->ToString();
+        return d;
+      },
+      py::arg("name"), py::arg("schema"), py::arg("storage"),
+      "Table::Repair on the storage options `storage` (see strata.Table.repair).");
+
+  m.def(
       "_storage_option_defaults", [] { return StorageOptionsDict(TableOptions{}); },
       "The storage options' defaults, {keyword: value} (those of TableOptions in C++).");
 

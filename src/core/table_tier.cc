@@ -169,9 +169,11 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   limiter_->mu()->AssertHeld();
   int64_t limiter_inserts = 0;
   int64_t limiter_samples = 0;
+  CheckpointData d;
+  std::vector<size_t> unlisted;  // checkpoint entries located in segments the manifest lacks
   if (!r.checkpoint.empty()) {
     const std::string& path = r.checkpoint_path;
-    ASSIGN_OR_RETURN(const CheckpointData d, DecodeCheckpoint(r.checkpoint, path));
+    ASSIGN_OR_RETURN(d, DecodeCheckpoint(r.checkpoint, path));
     const size_t hw = d.generations.size();
     if (hw > cap) return too_small(hw - 1, path);
     if (d.score_columns != scores_.size()) {
@@ -190,12 +192,9 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     for (Slot s = 0; s < hw; ++s) meta_[s].gen = d.generations[s];
     for (size_t k = 0; k < d.items.size(); ++k) {
       const CheckpointItem& it = d.items[k];
-      if (segments_->GetSegment(it.segment) == nullptr) {
-        return absl::DataLossError(absl::StrCat(
-            path, ": checkpoint entry ", k, " (slot ", it.slot, ") names segment ", it.segment,
-            ", which the MANIFEST does not list (", SegmentDataName(it.segment),
-            "); nothing was changed: Table::Repair sets what it cannot place aside"));
-      }
+      // Compaction may have moved the item since (its relocated entry is replayed below) and
+      // dropped the segment: only a location still unlisted after the replay is an error.
+      if (segments_->GetSegment(it.segment) == nullptr) unlisted.push_back(k);
       if (!fits_schema(it.length)) {
         return absl::DataLossError(absl::StrCat(path, ": checkpoint entry ", k, " (slot ", it.slot,
                                                 "): a record of ", it.length,
@@ -254,6 +253,15 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     next_seq_ = std::max(next_seq_, e.seq + 1);
     max_priority_ = std::max(max_priority_, e.priority);
     ++replayed;
+  }
+  for (size_t k : unlisted) {
+    const CheckpointItem& it = d.items[k];
+    if ((meta_[it.slot].gen & 1u) && segments_->GetSegment(loc_[it.slot].segment) == nullptr) {
+      return absl::DataLossError(absl::StrCat(
+          r.checkpoint_path, ": checkpoint entry ", k, " (slot ", it.slot, ") names segment ",
+          it.segment, ", which the MANIFEST does not list (", SegmentDataName(it.segment),
+          "); nothing was changed: Table::Repair sets what it cannot place aside"));
+    }
   }
   // Rebuild the free list, accounting and selectors (in insertion order, so FIFO/LIFO order and
   // tie-breaks are as before).

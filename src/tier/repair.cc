@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "strata/status.h"
@@ -136,13 +137,18 @@ class Repairer {
         RETURN_IF_ERROR(SetAside(name));
         continue;
       }
-      // Keep only the items whose segment is kept.
+      // The old manifest's replay_from holds for its own checkpoint only.
+      m.replay_from = have_old_ && name == old_.checkpoint ? old_.replay_from : 0;
+      // Keep the items whose segment is kept, or that a replayed entry places anew (compaction
+      // moved them after the checkpoint and dropped their old segment).
+      ASSIGN_OR_RETURN(const absl::flat_hash_set<uint64_t> replayed, ReplayedKeys(m));
       CheckpointData& data = *d;
       std::vector<CheckpointItem> items;
       std::vector<float> scores;
       for (size_t k = 0; k < data.items.size(); ++k) {
         const CheckpointItem& it = data.items[k];
-        if (kept.contains(it.segment)) {
+        const uint64_t key = (uint64_t{data.generations[it.slot]} << 32) | it.slot;
+        if (kept.contains(it.segment) || replayed.contains(key)) {
           items.push_back(it);
           scores.insert(scores.end(), data.scores.begin() + k * data.score_columns,
                         data.scores.begin() + (k + 1) * data.score_columns);
@@ -160,8 +166,6 @@ class Repairer {
                                             FrameFile(kCheckpointMagic, EncodeCheckpoint(data))));
         RETURN_IF_ERROR(SetAside(name));
       }
-      // The old manifest's replay_from holds for its own checkpoint only.
-      m.replay_from = have_old_ && name == old_.checkpoint ? old_.replay_from : 0;
     }
     report_.checkpoint = m.checkpoint;
     m.next_file_number = std::max<uint32_t>(next_number_, 1);
@@ -196,6 +200,23 @@ class Repairer {
     RETURN_IF_ERROR(ReadWholeFile(env_, Path(name), &file));
     ASSIGN_OR_RETURN(std::string_view body, UnframeFile(kCheckpointMagic, file, Path(name)));
     return DecodeCheckpoint(body, Path(name));
+  }
+
+  // Keys of the records the index files of `m`'s segments at or after replay_from hold.
+  absl::StatusOr<absl::flat_hash_set<uint64_t>> ReplayedKeys(const Manifest& m) {
+    absl::flat_hash_set<uint64_t> keys;
+    for (const SegmentInfo& s : m.segments) {
+      if (s.id < m.replay_from) continue;
+      std::string index;
+      RETURN_IF_ERROR(ReadWholeFile(env_, Path(SegmentIndexName(s.id)), &index));
+      for (size_t i = 0; i + kIndexEntryBytes <= index.size(); i += kIndexEntryBytes) {
+        IndexEntry e;
+        uint16_t version;
+        if (DecodeIndexEntry(index.data() + i, &e, &version) != DecodeResult::kOk) break;
+        if (!(e.flags & IndexEntry::kTombstone)) keys.insert(e.key);
+      }
+    }
+    return keys;
   }
 
   // 4096 when every record starts on a page and the data file is whole pages (written for

@@ -292,6 +292,85 @@ def test_storage_option_defaults_are_the_cores():
 # Errors
 
 
+def test_missing_manifest_is_refused_and_repair_reopens(tmp_path):
+    t = tiered(tmp_path)
+    keys = insert_ids(t, 500)
+    drop(t)
+    del t
+    (tmp_path / "MANIFEST").unlink()
+    before = {p: (tmp_path / p).read_bytes() for p in os.listdir(tmp_path) if p != "LOCK"}
+    with pytest.raises(strata.StorageError, match="has no MANIFEST but holds seg-"):
+        tiered(tmp_path)
+    after = {p: (tmp_path / p).read_bytes() for p in os.listdir(tmp_path) if p != "LOCK"}
+    assert after == before  # refused, and nothing deleted, truncated or rewritten
+    report = strata.Table.repair(tmp_path, SCHEMA)
+    assert report.manifest_rebuilt and report.checkpoint.startswith("meta-")
+    assert report.set_aside == [] and report.checkpoint_items_dropped == 0
+    assert "rebuilt the MANIFEST" in str(report)
+    with tiered(tmp_path) as t:
+        assert len(t) == 500
+        b = t.get(keys)
+        assert b.missing.size == 0
+        np.testing.assert_array_equal(b["id"], np.arange(500))
+        assert_consistent(b)
+
+
+def test_repair_sets_aside_what_it_cannot_place(tmp_path):
+    t = tiered(tmp_path)
+    insert_ids(t, 100)
+    drop(t)
+    del t
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(strata.StorageError, match="notes.txt"):
+        tiered(tmp_path)
+    report = strata.Table.repair(str(tmp_path), strata.Schema(SCHEMA), name="tiered")
+    assert report.set_aside == ["notes.txt"] and not report.manifest_rebuilt
+    assert (tmp_path / "lost" / "notes.txt").read_text() == "mine"
+    with tiered(tmp_path) as t:
+        assert len(t) == 100
+
+
+def test_repair_errors(tmp_path):
+    with pytest.raises(strata.StorageError, match="does not exist"):
+        strata.Table.repair(tmp_path / "nowhere", SCHEMA)
+    t = tiered(tmp_path)
+    with pytest.raises(strata.StorageError, match="lock"):
+        strata.Table.repair(tmp_path, SCHEMA)  # open right now
+    drop(t)
+    del t
+    with pytest.raises(strata.StorageError, match="nothing was changed"):
+        strata.Table.repair(tmp_path, {"id": np.int32})
+    with pytest.raises(ValueError, match="storage_dir must"):
+        strata.Table.repair("", SCHEMA)
+
+
+def test_truncated_segment_is_reported_once_and_the_table_goes_on(tmp_path):
+    t = tiered(tmp_path, segment_bytes=64 << 10)
+    keys = insert_ids(t, 2000)
+    drop(t)
+    del t
+    seg = sorted(p for p in os.listdir(tmp_path) if p.endswith(".data"))[0]
+    os.truncate(tmp_path / seg, os.path.getsize(tmp_path / seg) // 2)
+    with tiered(tmp_path, segment_bytes=64 << 10) as t:
+        assert len(t) == 2000  # nothing silently dropped at open
+        with pytest.raises(OSError, match=seg):
+            t.get(keys)
+        lost = t.stats().tier.corrupt_items
+        assert lost > 0 and len(t) == 2000 - lost
+        b = t.get(keys)  # never an error on every later read
+        assert b.missing.size == lost
+        assert_consistent(b)
+
+
+def test_absurd_batch_size_fails_at_once(tmp_path):
+    t = strata.Table("small", SCHEMA, capacity=100, rate_limiter=strata.MinSize(1000))
+    for n in (2**40, 2**62):
+        start = time.monotonic()
+        with pytest.raises(ValueError, match="batch_size must be <= 1048576"):
+            t.sample(n)
+        assert time.monotonic() - start < 1.0
+
+
 def test_wrong_schema_on_reopen(tmp_path):
     t = tiered(tmp_path)
     insert_ids(t, 10)
