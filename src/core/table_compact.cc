@@ -102,22 +102,21 @@ bool TableImpl::CompactStep() {
     if (pin == nullptr) {
       status = absl::InternalError(absl::StrCat("segment ", victim, " vanished during compaction"));
     } else {
-      std::vector<ReadOp> ops(moves.size());
+      std::vector<ColdRead> reads(moves.size());
       // O_DIRECT reads whole pages; records start on page boundaries there, so a rounded-up
       // read stays inside the record's slot of `records`.
-      const size_t align = pin->data->direct_io() ? kDirectIoAlignment : 1;
       for (size_t i = 0; i < moves.size(); ++i) {
-        ops[i] = ReadOp{.file = pin->data.get(),
-                        .offset = moves[i].from.offset,
-                        .length = (moves[i].length + align - 1) / align * align,
-                        .dst = records.data() + moves[i].entry.data_offset};
+        reads[i] = ColdRead{.segment = pin,
+                            .offset = moves[i].from.offset,
+                            .length = moves[i].length,
+                            .checksum = moves[i].from.checksum,
+                            .dst = records.data() + moves[i].entry.data_offset};
       }
-      reader_->ReadAll(absl::MakeSpan(ops));
+      ReadRecords(reader_.get(), absl::MakeSpan(reads));
       for (size_t i = 0; i < moves.size() && status.ok(); ++i) {
-        if (!ops[i].status.ok() && !IsEndOfFile(ops[i].status)) {
-          status = ops[i].status;  // an I/O error: try again later
-        } else if (!ops[i].status.ok() ||
-                   RecordChecksum(ops[i].dst, moves[i].length) != moves[i].from.checksum) {
+        if (reads[i].result == ColdRead::Result::kFailed) {
+          status = reads[i].status;  // an I/O error: try again later
+        } else if (reads[i].result == ColdRead::Result::kLost) {
           // Cut short or corrupt: lost, as for a sample (CompleteReads).
           corrupt.push_back(moves[i].key);
           moves[i].length = 0;  // not moved

@@ -168,6 +168,9 @@ absl::Status TableImpl::Build() {
     rows = t->frames_ + t->spare_rows_;
   }
   ASSIGN_OR_RETURN(t->store_, RowStore::Create(o.schema, rows));
+  t->record_layout_ = RecordLayout{.stride = t->store_.stride(),
+                                   .bytes_fields = t->store_.variable_fields().size(),
+                                   .fixed_bytes = o.schema.fixed_row_bytes()};
   ASSIGN_OR_RETURN(t->meta_region_, MmapRegion::Reserve(cap * sizeof(SlotMeta)));
   t->meta_ = reinterpret_cast<SlotMeta*>(t->meta_region_.data());
   if (o.schema.has_variable_fields()) t->item_bytes_.assign(cap, 0);

@@ -47,7 +47,9 @@
 #include "select/selector.h"
 #include "strata/table.h"
 #include "tier/checkpoint.h"
+#include "tier/cold_reader.h"
 #include "tier/cold_set.h"
+#include "tier/record_codec.h"
 #include "tier/segment_store.h"
 #include "util/aligned_bytes.h"
 #include "util/mmap_region.h"
@@ -111,7 +113,6 @@ class TableImpl {
       Location loc;
       uint32_t length;
       size_t staging_offset;                   // where the record is read to, unless direct
-      uint32_t read_length;                    // length rounded up for O_DIRECT
       bool into_output;                        // read straight into the output array
       std::shared_ptr<const Segment> segment;  // the pin
     };
@@ -125,6 +126,7 @@ class TableImpl {
     // into the batch after the reads.
     bool staged = false;
     std::vector<uint64_t> staging_offsets;  // per batch position
+    std::vector<uint32_t> record_lengths;   // per batch position (staged)
     AlignedBytes staging;                   // page-aligned: O_DIRECT reads land here
   };
 
@@ -288,6 +290,7 @@ class TableImpl {
 
   // Immutable configuration.
   const TableOptions options_;
+  RecordLayout record_layout_;      // set by Build, then immutable: readable without the lock
   const size_t capacity_;           // slots the arrays are sized for: options_.max_items
   const uint64_t max_dram_budget_;  // DRAM rows are reserved for this (tables with storage)
   int sampler_score_ = -1;          // score column each selector orders by, or -1
@@ -396,7 +399,9 @@ class TableImpl {
   absl::flat_hash_map<int32_t, int64_t> BalancedCopies() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Slot PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,
                         int64_t* fewest = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FillSpareBytes(uint32_t frame, const char* fields) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Decodes a verified record into spare row `frame` (the row image, unless it was read in
+  // place, and the bytes fields); false if its lengths do not add up.
+  bool FillSpare(uint32_t frame, std::string_view record) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // The writer thread. writer_mu_ is held while a group is written, so Checkpoint can stop the
   // writer between groups.
   Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -232,13 +233,18 @@ Slot TableImpl::PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& co
   return cold_->Pick(best_group, rng_);
 }
 
-void TableImpl::FillSpareBytes(uint32_t frame, const char* fields) {
-  for (size_t f : store_.variable_fields()) {
-    uint32_t len;
-    std::memcpy(&len, fields, 4);
-    store_.SetBytes(f, frame, fields + 4, len);
-    fields += 4 + len;
+bool TableImpl::FillSpare(uint32_t frame, std::string_view record) {
+  absl::InlinedVector<std::string_view, 4> bytes(record_layout_.bytes_fields);
+  const char* row = nullptr;
+  if (!DecodeRecord(record_layout_, record, &row, absl::MakeSpan(bytes))) return false;
+  if (row != reinterpret_cast<const char*>(SpareRow(frame))) {
+    std::memcpy(SpareRow(frame), row, record_layout_.stride);
   }
+  const std::vector<size_t>& vars = layout().variable_fields();
+  for (size_t k = 0; k < bytes.size(); ++k) {
+    store_.SetBytes(vars[k], frame, bytes[k].data(), bytes[k].size());
+  }
+  return true;
 }
 
 void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
@@ -279,7 +285,7 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
       ++spares_in_flight_;
       const bool direct = r.segment != nullptr && r.segment->data->direct_io();
       const size_t align = direct ? kDirectIoAlignment : 1;
-      r.read_length = static_cast<uint32_t>((r.length + align - 1) / align * align);
+      r.read_length = ReadLength(r.segment.get(), r.length);
       // A row of whole pages takes an O_DIRECT read in place (rows are page-aligned then).
       r.staged = has_bytes || (direct && layout.stride() % kDirectIoAlignment != 0);
       if (r.staged) {
@@ -289,24 +295,22 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
     }
   }
   // 2. Without the lock: read into the spare rows (or staging), verify, fill the rows.
-  std::vector<ReadOp> ops(pairs.size());
+  std::vector<ColdRead> cold(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Read& r = reads[i];
-    ops[i] = ReadOp{
-        .file = r.segment != nullptr ? r.segment->data.get() : nullptr,
+    cold[i] = ColdRead{
+        .segment = r.segment,
         .offset = r.loc.offset,
-        .length = r.read_length,
+        .length = r.length,
+        .checksum = r.loc.checksum,
         .dst = r.staged ? staging.data() + r.offset : reinterpret_cast<char*>(SpareRow(r.frame))};
   }
-  reader_->ReadAll(absl::MakeSpan(ops));
+  ReadRecords(reader_.get(), absl::MakeSpan(cold));
   std::vector<bool> good(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Read& r = reads[i];
-    good[i] = ops[i].status.ok() && RecordChecksum(ops[i].dst, r.length) == r.loc.checksum;
-    if (good[i] && r.staged) {
-      std::memcpy(SpareRow(r.frame), ops[i].dst, layout.stride());
-      if (has_bytes) FillSpareBytes(r.frame, ops[i].dst + layout.stride());
-    }
+    good[i] = cold[i].result == ColdRead::Result::kOk &&
+              FillSpare(r.frame, std::string_view(cold[i].dst, r.length));
   }
   // 3. Under the lock: re-check both items, then switch rows, O(1) per pair: the filled spare
   //    becomes the incoming item's frame and the row it displaces (the victim's, or a free one

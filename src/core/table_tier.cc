@@ -151,15 +151,11 @@ CheckpointData TableImpl::SnapshotCheckpoint() {
 absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   const std::string where = options_.storage_dir;
   const size_t cap = capacity_ + 1;
-  const size_t nvar = store_.variable_fields().size();
-  const uint64_t fixed = options_.schema.fixed_row_bytes();
-  const size_t stride = store_.stride();
-  auto bytes_of_record = [&](uint32_t length) {
-    return nvar == 0 ? fixed : fixed + length - stride - 4 * nvar;
-  };
-  // Whether a record of `length` bytes can hold an item of this schema.
+  const uint64_t fixed = record_layout_.fixed_bytes;
+  uint64_t item_bytes = 0;
+  // Whether a record of `length` bytes can hold an item of this schema (its bytes: item_bytes).
   auto fits_schema = [&](uint32_t length) {
-    return nvar == 0 ? length == stride : length >= stride + 4 * nvar;
+    return ItemBytesOfRecord(record_layout_, length, &item_bytes);
   };
   auto too_small = [&](uint64_t slot, const std::string& file) {
     return absl::FailedPreconditionError(
@@ -207,7 +203,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
       m.priority = it.priority;
       m.seq = it.seq;
       loc_[it.slot] = Location{it.segment, it.offset, it.checksum};
-      if (nvar != 0) item_bytes_[it.slot] = bytes_of_record(it.length);
+      if (!item_bytes_.empty()) item_bytes_[it.slot] = item_bytes;
       for (size_t c = 0; c < scores_.size(); ++c) {
         scores_[c][it.slot] = d.scores[k * scores_.size() + c];
       }
@@ -248,7 +244,10 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     m.priority = e.priority;
     m.seq = e.seq;
     loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum};
-    if (nvar != 0) item_bytes_[s] = bytes_of_record(e.length);
+    if (!item_bytes_.empty()) {
+      ItemBytesOfRecord(record_layout_, e.length, &item_bytes);  // checked above
+      item_bytes_[s] = item_bytes;
+    }
     for (std::vector<float>& col : scores_) col[s] = 0.0f;
     next_seq_ = std::max(next_seq_, e.seq + 1);
     max_priority_ = std::max(max_priority_, e.priority);
@@ -311,22 +310,15 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
 // --- Records and frames ----------------------------------------------------------------------
 
 uint32_t TableImpl::RecordLength(Slot slot) const {
-  const size_t nvar = store_.variable_fields().size();
-  if (nvar == 0) return static_cast<uint32_t>(store_.stride());
-  return static_cast<uint32_t>(store_.stride() + 4 * nvar + item_bytes_[slot] -
-                               options_.schema.fixed_row_bytes());
+  const uint64_t bytes = item_bytes_.empty() ? record_layout_.fixed_bytes : item_bytes_[slot];
+  return static_cast<uint32_t>(internal::RecordLength(record_layout_, bytes));
 }
 
-// Record = the row image (stride bytes), then per bytes field in schema order u32 length + data.
 void TableImpl::AppendRecord(Slot slot, AlignedBytes* out) const {
   const uint32_t frame = frame_[slot];
-  out->append(store_.row_ptr(frame), store_.stride());
-  for (size_t f : store_.variable_fields()) {
-    const std::string_view v = store_.GetBytes(f, frame);
-    const uint32_t len = static_cast<uint32_t>(v.size());
-    out->append(&len, 4);
-    out->append(v.data(), v.size());
-  }
+  absl::InlinedVector<std::string_view, 4> bytes;
+  for (size_t f : store_.variable_fields()) bytes.push_back(store_.GetBytes(f, frame));
+  EncodeRecord(record_layout_, store_.row_ptr(frame), bytes, out);
 }
 
 bool TableImpl::FrameAvailable(uint64_t bytes) const {
@@ -664,7 +656,10 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
   constexpr size_t kAlign = kDirectIoAlignment;
   auto round_up = [](size_t x) { return (x + kAlign - 1) / kAlign * kAlign; };
   plan->n = n;
-  if (plan->staged) plan->staging_offsets.assign(n + 1, 0);
+  if (plan->staged) {
+    plan->staging_offsets.assign(n + 1, 0);
+    plan->record_lengths.assign(n, 0);
+  }
   std::shared_ptr<const Segment> pin;
   uint64_t hits = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -675,6 +670,8 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
       if (plan->staged) {
         plan->staging_offsets[i] = plan->staging.size();
         AppendRecord(s, &plan->staging);
+        plan->record_lengths[i] =
+            static_cast<uint32_t>(plan->staging.size() - plan->staging_offsets[i]);
       } else {
         store_.CopyRowOut(frame, i, dst);
       }
@@ -686,16 +683,18 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
     // O_DIRECT reads whole aligned blocks into aligned memory. The output array of a one-field
     // schema is page-aligned (Buffer), so a record of whole pages can still land in it.
     const bool direct_io = pin != nullptr && pin->data->direct_io();
-    const uint32_t read_len = direct_io ? static_cast<uint32_t>(round_up(len)) : len;
+    const uint32_t read_len = ReadLength(pin.get(), len);
     const bool into_output = plan->direct && (!direct_io || len % kAlign == 0);
     size_t staging_offset = 0;
     if (!into_output) {
       staging_offset = direct_io ? round_up(plan->staging.size()) : plan->staging.size();
       plan->staging.resize(staging_offset + read_len);
-      if (plan->staged) plan->staging_offsets[i] = staging_offset;
+      if (plan->staged) {
+        plan->staging_offsets[i] = staging_offset;
+        plan->record_lengths[i] = len;
+      }
     }
-    plan->cold.push_back(
-        ReadPlan::Cold{i, keys[i], loc, len, staging_offset, read_len, into_output, pin});
+    plan->cold.push_back(ReadPlan::Cold{i, keys[i], loc, len, staging_offset, into_output, pin});
   }
   if (plan->staged) plan->staging_offsets[n] = plan->staging.size();
   tier_counters_.dram_hits += hits;
@@ -704,46 +703,41 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
 
 absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
   const RowStore& rows = layout();  // the row layout only: immutable, no lock needed
-  std::vector<ReadOp> ops(plan->cold.size());
+  std::vector<ColdRead> reads(plan->cold.size());
   for (size_t k = 0; k < plan->cold.size(); ++k) {
     const ReadPlan::Cold& c = plan->cold[k];
-    if (c.segment == nullptr) {
-      return absl::InternalError(
-          absl::StrCat("segment ", c.loc.segment, " of key ", c.key, " is missing"));
-    }
-    ops[k].file = c.segment->data.get();
-    ops[k].offset = c.loc.offset;
-    ops[k].length = c.read_length;
-    ops[k].dst = c.into_output ? reinterpret_cast<char*>(plan->dst[rows.fixed_fields()[0]]) +
-                                     c.index * static_cast<size_t>(c.length)
-                               : plan->staging.data() + c.staging_offset;
+    reads[k] =
+        ColdRead{.segment = c.segment,
+                 .offset = c.loc.offset,
+                 .length = c.length,
+                 .checksum = c.loc.checksum,
+                 .dst = c.into_output ? reinterpret_cast<char*>(plan->dst[rows.fixed_fields()[0]]) +
+                                            c.index * static_cast<size_t>(c.length)
+                                      : plan->staging.data() + c.staging_offset};
   }
-  if (!ops.empty()) reader_->ReadAll(absl::MakeSpan(ops));
+  ReadRecords(reader_.get(), absl::MakeSpan(reads));
   // Records that fail their checksum, or that the file ends before (truncated), are lost: each
   // is reported once and removed. Other read errors may pass: the items stay.
   std::vector<std::string> lost;
   std::vector<Key> lost_keys;
   absl::Status io_error;
-  for (size_t k = 0; k < ops.size(); ++k) {
+  for (size_t k = 0; k < reads.size(); ++k) {
     const ReadPlan::Cold& c = plan->cold[k];
-    const absl::Status& status = ops[k].status;
-    if (!status.ok() && !IsEndOfFile(status)) {
+    const ColdRead& r = reads[k];
+    if (r.result == ColdRead::Result::kFailed) {
       if (io_error.ok()) {
-        io_error = absl::Status(
-            status.code(),
-            absl::StrCat("reading key ", c.key, " from ", c.segment->path, ": ", status.message()));
+        io_error = absl::Status(r.status.code(),
+                                absl::StrCat("reading key ", c.key, " from ", r.Describe()));
       }
       continue;
     }
-    if (!status.ok() || RecordChecksum(ops[k].dst, c.length) != c.loc.checksum) {
+    if (r.result == ColdRead::Result::kLost) {
       lost_keys.push_back(c.key);
-      lost.push_back(absl::StrCat(
-          "key ", c.key, " (", c.segment->path, " offset ", c.loc.offset, ", ", c.length,
-          " bytes: ", status.ok() ? "checksum mismatch" : status.message(), ")"));
+      lost.push_back(absl::StrCat("key ", c.key, " (", r.Describe(), ")"));
       continue;
     }
     if (!c.into_output && !plan->staged) {
-      rows.ScatterRow(reinterpret_cast<const uint8_t*>(ops[k].dst), c.index, plan->dst.data());
+      rows.ScatterRow(reinterpret_cast<const uint8_t*>(r.dst), c.index, plan->dst.data());
     }
   }
   if (!lost.empty()) {
@@ -762,41 +756,35 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
   }
   RETURN_IF_ERROR(io_error);
   if (!plan->staged) return absl::OkStatus();
-  // Decode every staged record: fixed fields from the row image, bytes fields after it.
+  // Decode every staged record: fixed fields from the row image, bytes fields after it. A
+  // record's lengths were checked by its checksum at write time; DecodeRecord checks them again.
   std::vector<FieldData>& fields = BatchWriter::fields(out);
   const size_t n = plan->n;
-  const char* base = plan->staging.data();
+  const size_t nvar = rows.variable_fields().size();
+  std::vector<std::string_view> values(n * nvar);
   for (size_t i = 0; i < n; ++i) {
-    rows.ScatterRow(reinterpret_cast<const uint8_t*>(base + plan->staging_offsets[i]), i,
-                    plan->dst.data());
-  }
-  for (size_t vf = 0; vf < rows.variable_fields().size(); ++vf) {
-    const size_t f = rows.variable_fields()[vf];
-    // Locate field vf in each record: skip the row image and the bytes fields before it.
-    std::vector<std::string_view> values(n);
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const char* p = base + plan->staging_offsets[i] + rows.stride();
-      for (size_t k = 0;; ++k) {
-        uint32_t len;
-        std::memcpy(&len, p, 4);
-        if (k == vf) {
-          values[i] = std::string_view(p + 4, len);
-          break;
-        }
-        p += 4 + len;
-      }
-      total += values[i].size();
+    const std::string_view record(plan->staging.data() + plan->staging_offsets[i],
+                                  plan->record_lengths[i]);
+    const char* row = nullptr;
+    if (!DecodeRecord(record_layout_, record, &row, absl::MakeSpan(&values[i * nvar], nvar))) {
+      return absl::InternalError(absl::StrCat("table '", options_.name, "': the record of key ",
+                                              BatchWriter::keys(out)[i],
+                                              " passed its checksum but does not decode"));
     }
-    FieldData& fd = fields[f];
+    rows.ScatterRow(reinterpret_cast<const uint8_t*>(row), i, plan->dst.data());
+  }
+  for (size_t vf = 0; vf < nvar; ++vf) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; ++i) total += values[i * nvar + vf].size();
+    FieldData& fd = fields[rows.variable_fields()[vf]];
     Buffer* off = BatchWriter::Reserve(&fd.offsets, (n + 1) * sizeof(uint64_t));
     auto* offsets = reinterpret_cast<uint64_t*>(off->data());
     Buffer* buf = BatchWriter::Reserve(&fd.data, total);
     offsets[0] = 0;
     for (size_t i = 0; i < n; ++i) {
-      if (!values[i].empty())
-        std::memcpy(buf->data() + offsets[i], values[i].data(), values[i].size());
-      offsets[i + 1] = offsets[i] + values[i].size();
+      const std::string_view v = values[i * nvar + vf];
+      if (!v.empty()) std::memcpy(buf->data() + offsets[i], v.data(), v.size());
+      offsets[i + 1] = offsets[i] + v.size();
     }
   }
   return absl::OkStatus();

@@ -23,7 +23,7 @@ void ReaderCounters::OnSubmit(uint64_t n) {
   }
 }
 
-void ReaderCounters::OnComplete(const ReadOp& op, double latency_us) {
+void ReaderCounters::OnComplete(ReadOp& op, double latency_us) {
   if (op.status.ok()) {
     bytes_.fetch_add(op.length, std::memory_order_relaxed);
   } else {
@@ -34,6 +34,7 @@ void ReaderCounters::OnComplete(const ReadOp& op, double latency_us) {
                               std::memory_order_relaxed);
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   completed_.fetch_add(1, std::memory_order_relaxed);
+  if (op.on_complete != nullptr) op.on_complete(op, op.context);
 }
 
 ReaderStats ReaderCounters::Snapshot() const {

@@ -41,6 +41,12 @@ struct ReadOp {
   //   or whatever file->Read returned, unchanged, for ops served through it (injected faults).
   // dst's contents are unspecified when the status is not OK.
   absl::Status status;
+  // Optional: called once the op's status is set, on the thread that completed it (the
+  // caller's, or a reading thread), before ReadAll returns. Ops complete in any order and the
+  // callbacks of different ops may run at the same time. Lets a caller verify or decode each
+  // op while the others are still in flight. Must not call into the reader.
+  void (*on_complete)(ReadOp& op, void* context) = nullptr;
+  void* context = nullptr;
 };
 
 // Whether a ReadOp's status says the file ended before the op's last byte: the bytes are not

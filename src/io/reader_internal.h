@@ -25,8 +25,8 @@ class ReaderCounters {
   // `n` ops were handed to the kernel or to a reading thread.
   void OnSubmit(uint64_t n);
   // `op` completed (its status is set) after `latency_us`; `op` must have been counted by
-  // OnSubmit.
-  void OnComplete(const ReadOp& op, double latency_us);
+  // OnSubmit. Runs the op's on_complete, if any, after counting it.
+  void OnComplete(ReadOp& op, double latency_us);
   ReaderStats Snapshot() const;
 
  private:
