@@ -96,7 +96,9 @@ class ByteWriter {
     static_assert(std::is_trivially_copyable_v<T>);
     out_->append(reinterpret_cast<const char*>(&v), sizeof(T));
   }
-  void PutBytes(const void* data, size_t n) { out_->append(static_cast<const char*>(data), n); }
+  void PutBytes(const void* data, size_t n) {
+    if (n != 0) out_->append(static_cast<const char*>(data), n);  // data may be null when n is 0
+  }
 
  private:
   std::string* out_;
@@ -114,6 +116,7 @@ class ByteReader {
     return v;
   }
   void GetBytes(void* dst, size_t n) {
+    if (n == 0) return;  // dst may be null then
     if (n > data_.size() - pos_) {
       overrun_ = true;
       std::memset(dst, 0, n);
