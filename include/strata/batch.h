@@ -155,6 +155,9 @@ class SampleBatch {
   const std::vector<int32_t>& tasks() const { return tasks_; }
   // Times each item had been sampled, including this sample.
   const std::vector<uint32_t>& times_sampled() const { return times_sampled_; }
+  // Table::Scan only: the score columns, item by item (size() x the schema's score columns, in
+  // schema order); empty after Sample and Get.
+  const std::vector<float>& scores() const { return scores_; }
 
   size_t num_fields() const { return fields_.size(); }
   const FieldData& field(size_t i) const { return fields_[i]; }
@@ -170,6 +173,7 @@ class SampleBatch {
   std::vector<int32_t> groups_;
   std::vector<int32_t> tasks_;
   std::vector<uint32_t> times_sampled_;
+  std::vector<float> scores_;
   std::vector<FieldData> fields_;
 };
 

@@ -178,6 +178,22 @@ class Table {
   absl::StatusOr<size_t> Get(absl::Span<const Key> keys, SampleBatch* out,
                              std::vector<size_t>* missing = nullptr);
 
+  // Where a Scan goes on from. A default-constructed cursor starts at the beginning.
+  struct ScanCursor {
+    uint64_t next_slot = 0;
+    bool done = false;  // true once the scan passed every slot in use
+  };
+  // Copies up to `max_items` (in [1, 2^20]) live items into `*out` — fields, keys, priorities,
+  // groups, tasks, times sampled and scores (SampleBatch::scores) — in slot order from
+  // `*cursor`, and advances it; returns how many. Items present for the whole scan are returned
+  // exactly once; items inserted or removed meanwhile may or may not be. Does not count as
+  // sampling and leaves selectors and the rate limiter alone. Holds the table lock for one
+  // bounded chunk (it may return fewer items than asked, even 0, before `done`); stored items
+  // are read without it. Errors: InvalidArgument; FailedPrecondition when closed; DataLoss for
+  // lost records (those items are removed and the cursor stays, so calling again re-reads the
+  // chunk without them).
+  absl::StatusOr<size_t> Scan(ScanCursor* cursor, size_t max_items, SampleBatch* out);
+
   // Removes the items with `keys`; stale or unknown keys are skipped and reported in `*missing`
   // (indices into `keys`). Returns the number removed.
   absl::StatusOr<size_t> Delete(absl::Span<const Key> keys, std::vector<size_t>* missing = nullptr);

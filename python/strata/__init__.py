@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -596,6 +596,22 @@ class Table(_strata.TableCore):
             bad = np.asarray(keys, dtype=np.uint64).reshape(-1)[batch.missing]
             raise KeyError(f"{len(bad)} key(s) not found (stale or unknown): {bad[:8].tolist()}")
         return batch
+
+    def scan(self, chunk: int = 4096) -> Iterator[Batch]:
+        """Every live item once, in slot order, as Batches of at most ``chunk`` items (fields,
+        ``keys``, ``priorities``, ``groups``, ``tasks`` and ``scores``: a dict of score column ->
+        float32 array). Not counted as sampling; selectors and the rate limiter are untouched.
+        Items present for the whole scan are returned exactly once; items inserted or removed
+        meanwhile may or may not be. The table lock is held for one bounded chunk at a time,
+        and stored items are read without it. Raises ValueError for chunk < 1 or > 2**20,
+        ClosedError, and OSError once for records lost on storage (checksum mismatch, truncated
+        file: those items are removed, and a new scan() runs without them).
+        """
+        cursor, done = 0, False
+        while not done:
+            batch, cursor, done = self._scan(cursor, chunk)
+            if len(batch):
+                yield batch
 
     def delete(self, keys: Any) -> Applied:  # type: ignore[override]
         """Removes the items with ``keys``; returns Applied(removed, missing indices).

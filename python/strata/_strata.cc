@@ -469,6 +469,23 @@ PYBIND11_MODULE(_strata, m) {
           },
           "int32 task ids.")
       .def_property_readonly(
+          "scores",
+          [](const PyBatch& b) -> py::object {
+            if (b.score_columns.empty() && b.batch->scores().empty()) return py::none();
+            py::dict out;
+            const size_t n = b.batch->size();
+            const size_t cols = b.score_columns.size();
+            for (size_t c = 0; c < cols; ++c) {
+              py::array_t<float> col(static_cast<py::ssize_t>(n));
+              float* dst = col.mutable_data();
+              for (size_t i = 0; i < n; ++i) dst[i] = b.batch->scores()[i * cols + c];
+              out[py::str(b.score_columns[c])] = std::move(col);
+            }
+            return out;
+          },
+          "Table.scan() only: a dict of score column -> float32 values (None for sample() and "
+          "get()).")
+      .def_property_readonly(
           "times_sampled",
           [](const py::object& self) {
             return ViewVector(self.cast<PyBatch&>().batch->times_sampled(), self);
@@ -492,6 +509,8 @@ PYBIND11_MODULE(_strata, m) {
            "Copies the items with `keys` (in order, skipping stale or unknown keys, whose indices "
            "go "
            "to batch.missing) into a Batch. Does not count as sampling. Raises ClosedError.")
+      .def("_scan", &TableCore::Scan, py::arg("cursor"), py::arg("max_items"),
+           "One chunk of Table.scan(): (batch, next cursor, done).")
       .def("delete", &TableCore::Delete, py::arg("keys"),
            "Removes the items with `keys`; returns (removed, missing indices).")
       .def("update_priorities", &TableCore::UpdatePriorities, py::arg("keys"),

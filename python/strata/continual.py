@@ -478,9 +478,12 @@ class Runtime:
         path = os.path.join(self.directory, "memory.npz")
         arrays: Dict[str, np.ndarray] = {}
         if len(self.em):
-            b = self.em.sample(len(self.em), replacement=False)
-            arrays = {f"field_{n}": b[n] for n in self._fields}
-            arrays["groups"], arrays["tasks"] = b.groups, b.tasks
+            # A scan, not a sample: no sampling counted, and the loss scores come along.
+            batches = list(self.em.scan())
+            arrays = {f"field_{n}": np.concatenate([b[n] for b in batches]) for n in self._fields}
+            arrays["groups"] = np.concatenate([b.groups for b in batches])
+            arrays["tasks"] = np.concatenate([b.tasks for b in batches])
+            arrays["loss"] = np.concatenate([b.scores["loss"] for b in batches])
         tmp = path + ".tmp.npz"
         np.savez(tmp, **arrays)
         _fsync(tmp)
@@ -493,8 +496,9 @@ class Runtime:
         with np.load(path) as z:
             if "groups" not in z:
                 return
+            scores = {"loss": z["loss"]} if "loss" in z else None  # older files lack them
             self.em.insert({n: z[f"field_{n}"] for n in self._fields}, groups=z["groups"],
-                           tasks=z["tasks"])
+                           tasks=z["tasks"], scores=scores)
 
     def _log_controller(self) -> None:
         assert self.controller is not None

@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "strata/batch.h"
 #include "strata/dtype.h"
+#include "strata/option_names.h"
 #include "strata/options.h"
 #include "strata/rate_limiter.h"
 #include "strata/schema.h"
@@ -290,8 +291,9 @@ struct BytesColumn {
 
 struct PyBatch {
   std::unique_ptr<SampleBatch> batch;
-  bool sampled = true;           // false for get(): no probabilities or weights
-  std::vector<int64_t> missing;  // get(): indices into the keys that were not found
+  bool sampled = true;                     // false for get(): no probabilities or weights
+  std::vector<int64_t> missing;            // get(): indices into the keys that were not found
+  std::vector<std::string> score_columns;  // scan(): the names of batch->scores()' columns
 
   const FieldData* Find(std::string_view name) const { return batch->field(name); }
 };
@@ -318,37 +320,8 @@ inline std::string BatchRepr(const PyBatch& b) {
 // ---------------------------------------------------------------------------------------------
 // Options objects.
 
-inline const char* KindName(SelectorKind k) {
-  switch (k) {
-    case SelectorKind::kUniform:
-      return "uniform";
-    case SelectorKind::kPrioritized:
-      return "prioritized";
-    case SelectorKind::kFifo:
-      return "fifo";
-    case SelectorKind::kLifo:
-      return "lifo";
-    case SelectorKind::kMinHeap:
-      return "min_heap";
-    case SelectorKind::kMaxHeap:
-      return "max_heap";
-    case SelectorKind::kGroupBalanced:
-      return "group_balanced";
-  }
-  return "?";
-}
-
-inline const char* VictimName(VictimOrder v) {
-  switch (v) {
-    case VictimOrder::kOldest:
-      return "oldest";
-    case VictimOrder::kRandom:
-      return "random";
-    case VictimOrder::kLowestScore:
-      return "lowest_score";
-  }
-  return "?";
-}
+inline std::string KindName(SelectorKind k) { return std::string(NameOf(k)); }
+inline std::string VictimName(VictimOrder v) { return std::string(NameOf(v)); }
 
 inline std::string Num(double x) { return Str(py::repr(py::float_(x))); }
 

@@ -122,57 +122,22 @@ StorageOption FractionOption(const char* name) {
           [](const TableOptions& o) -> py::object { return py::float_(o.*M); }};
 }
 
-// One of a few names, each standing for an enumerator.
-template <typename E>
-struct NamedValue {
-  const char* name;
-  E value;
-};
-
-inline constexpr std::array<NamedValue<Durability>, 3> kDurabilities = {{
-    {"none", Durability::kNone},
-    {"flush", Durability::kFlush},
-    {"sync", Durability::kSync},
-}};
-inline constexpr std::array<NamedValue<TierSampling>, 2> kTierSamplings = {{
-    {"exact", TierSampling::kExact},
-    {"resident", TierSampling::kResident},
-}};
-inline constexpr std::array<NamedValue<Placement>, 4> kPlacements = {{
-    {"recent", Placement::kRecent},
-    {"priority", Placement::kPriority},
-    {"random", Placement::kRandom},
-    {"group_balanced", Placement::kGroupBalanced},
-}};
-inline constexpr std::array<NamedValue<SwapPolicy>, 2> kSwapPolicies = {{
-    {"random_in_group", SwapPolicy::kRandomInGroup},
-    {"score", SwapPolicy::kScore},
-}};
-
-template <auto M, const auto& Names>
+// One of the names strata/option_names.h gives the values of E.
+template <auto M>
 StorageOption NamesOption(const char* name) {
+  using E = std::remove_cvref_t<decltype(std::declval<TableOptions>().*M)>;
   return {name,
           [](const char* n, py::handle v, TableOptions* o) {
             if (PyUnicode_Check(v.ptr())) {
-              const std::string s = v.cast<std::string>();
-              for (const auto& nv : Names) {
-                if (s == nv.name) {
-                  o->*M = nv.value;
-                  return;
-                }
+              if (const std::optional<E> e = ParseName<E>(v.cast<std::string>())) {
+                o->*M = *e;
+                return;
               }
             }
-            std::string allowed;
-            for (const auto& nv : Names)
-              allowed += Cat(allowed.empty() ? "'" : ", '", nv.name, "'");
-            throw py::value_error(Cat(n, " must be one of ", allowed, "; got ", Str(py::repr(v))));
+            throw py::value_error(
+                Cat(n, " must be one of ", AllNames<E>(), "; got ", Str(py::repr(v))));
           },
-          [](const TableOptions& o) -> py::object {
-            for (const auto& nv : Names) {
-              if (o.*M == nv.value) return py::str(nv.name);
-            }
-            return py::none();
-          }};
+          [](const TableOptions& o) -> py::object { return py::str(std::string(NameOf(o.*M))); }};
 }
 
 // A directory: None (no storage: "") or a non-empty str, bytes or os.PathLike.
@@ -216,17 +181,17 @@ inline const std::array<StorageOption, 16> kStorageOptions = {
     U64Option<&TableOptions::dram_budget_bytes>("dram_budget_bytes"),
     U64Option<&TableOptions::max_dram_budget_bytes>("max_dram_budget_bytes"),
     U64Option<&TableOptions::storage_budget_bytes>("storage_budget_bytes"),
-    NamesOption<&TableOptions::durability, kDurabilities>("durability"),
+    NamesOption<&TableOptions::durability>("durability"),
     U64Option<&TableOptions::segment_bytes>("segment_bytes"),
     U64Option<&TableOptions::write_queue_items>("write_queue_items"),
     FractionOption<&TableOptions::compaction_live_ratio>("compaction_live_ratio"),
     U64Option<&TableOptions::compaction_bytes_per_second>("compaction_bytes_per_second"),
     BoolOption<&TableOptions::direct_io>("direct_io"),
-    NamesOption<&TableOptions::tier_sampling, kTierSamplings>("tier_sampling"),
-    NamesOption<&TableOptions::placement, kPlacements>("placement"),
+    NamesOption<&TableOptions::tier_sampling>("tier_sampling"),
+    NamesOption<&TableOptions::placement>("placement"),
     FractionOption<&TableOptions::swap_ratio>("swap_ratio"),
     U32Option<&TableOptions::swap_interval>("swap_interval"),
-    NamesOption<&TableOptions::swap_policy, kSwapPolicies>("swap_policy"),
+    NamesOption<&TableOptions::swap_policy>("swap_policy"),
     StringOption<&TableOptions::swap_score_column>("swap_score_column"),
 };
 
@@ -319,14 +284,12 @@ class TableCore {
     o.max_bytes = max_bytes;
     o.sampler = sampler;
     o.remover = std::move(remover);
-    if (insertion == "always") {
-      o.insertion = InsertionPolicy::kAlways;
-    } else if (insertion == "reservoir") {
-      o.insertion = InsertionPolicy::kReservoir;
-    } else {
+    const std::optional<InsertionPolicy> policy = ParseName<InsertionPolicy>(insertion);
+    if (!policy) {
       throw py::value_error(
-          Cat("insertion must be 'always' or 'reservoir', got '", insertion, "'"));
+          Cat("insertion must be one of ", AllNames<InsertionPolicy>(), "; got '", insertion, "'"));
     }
+    o.insertion = *policy;
     o.rate_limiter = rate_limiter;
     o.max_times_sampled = max_times_sampled;
     o.seed = seed;
@@ -356,6 +319,8 @@ class TableCore {
   // beta < 0: the sampler's configured beta.
   py::object Sample(int64_t batch_size, py::handle timeout_obj, bool replacement, double beta);
   py::object Get(py::handle keys_obj);
+  // One chunk of Table::Scan from slot `cursor`: (Batch, next cursor, done).
+  py::tuple Scan(uint64_t cursor, int64_t max_items);
   py::tuple Delete(py::handle keys_obj);
   py::tuple UpdatePriorities(py::handle keys_obj, py::handle priorities_obj);
   py::tuple UpdateScores(py::handle keys_obj, const py::dict& columns);
@@ -632,6 +597,21 @@ inline py::object TableCore::Get(py::handle keys_obj) {
   ValueOrRaise(std::move(found));
   return py::cast(
       PyBatch{std::move(out), false, std::vector<int64_t>(missing.begin(), missing.end())});
+}
+
+inline py::tuple TableCore::Scan(uint64_t cursor_slot, int64_t max_items) {
+  if (max_items < 1) throw py::value_error(Cat("chunk must be >= 1, got ", max_items));
+  Table::ScanCursor cursor{.next_slot = cursor_slot};
+  auto out = std::make_unique<SampleBatch>();
+  absl::StatusOr<size_t> n;
+  {
+    py::gil_scoped_release release;
+    n = table().Scan(&cursor, static_cast<size_t>(max_items), out.get());
+  }
+  ValueOrRaise(std::move(n));
+  PyBatch batch{std::move(out), false, {}};
+  batch.score_columns = table().options().schema.score_columns();
+  return py::make_tuple(py::cast(std::move(batch)), cursor.next_slot, cursor.done);
 }
 
 inline py::tuple TableCore::Delete(py::handle keys_obj) {

@@ -19,6 +19,7 @@ class BatchWriter {
   static std::vector<int32_t>& groups(SampleBatch* b) { return b->groups_; }
   static std::vector<int32_t>& tasks(SampleBatch* b) { return b->tasks_; }
   static std::vector<uint32_t>& times_sampled(SampleBatch* b) { return b->times_sampled_; }
+  static std::vector<float>& scores(SampleBatch* b) { return b->scores_; }
   static std::vector<FieldData>& fields(SampleBatch* b) { return b->fields_; }
 
   // A buffer of `bytes` for `*slot`: the existing one when nobody else holds it and it is large

@@ -31,6 +31,9 @@ absl::StatusOr<size_t> Table::Get(absl::Span<const Key> keys, SampleBatch* out,
                                   std::vector<size_t>* missing) {
   return impl_->Get(keys, out, missing);
 }
+absl::StatusOr<size_t> Table::Scan(ScanCursor* cursor, size_t max_items, SampleBatch* out) {
+  return impl_->Scan(cursor, max_items, out);
+}
 absl::StatusOr<size_t> Table::Delete(absl::Span<const Key> keys, std::vector<size_t>* missing) {
   return impl_->Delete(keys, missing);
 }

@@ -69,6 +69,8 @@ class TableImpl {
   absl::Status Sample(const SampleOptions& options, SampleBatch* out) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<size_t> Get(absl::Span<const Key> keys, SampleBatch* out,
                              std::vector<size_t>* missing) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<size_t> Scan(Table::ScanCursor* cursor, size_t max_items, SampleBatch* out)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<size_t> Delete(absl::Span<const Key> keys, std::vector<size_t>* missing)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<size_t> DeleteTask(int32_t task) ABSL_LOCKS_EXCLUDED(mu_);

@@ -116,6 +116,53 @@ absl::StatusOr<size_t> TableImpl::Get(absl::Span<const Key> keys, SampleBatch* o
   return n;
 }
 
+absl::StatusOr<size_t> TableImpl::Scan(Table::ScanCursor* cursor, size_t max_items,
+                                       SampleBatch* out) {
+  if (out == nullptr || cursor == nullptr) {
+    return absl::InvalidArgumentError("cursor and out must not be null");
+  }
+  if (max_items == 0 || max_items > kMinSampleLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_items must be in [1, ", kMinSampleLimit, "], got ", max_items));
+  }
+  ReadPlan plan;
+  size_t n;
+  const uint64_t start = cursor->next_slot;
+  {
+    MutexLock lock(&mu_);
+    RETURN_IF_ERROR(CheckOpen());
+    // One bounded chunk under the lock: at most max_items items, and at most 16x as many slots
+    // looked at (a sparse table returns fewer items per call).
+    scratch_slots_.clear();
+    uint64_t s = std::min<uint64_t>(start, high_water_);
+    const uint64_t end = std::min<uint64_t>(high_water_, s + 16 * static_cast<uint64_t>(max_items));
+    for (; s < end && scratch_slots_.size() < max_items; ++s) {
+      if (meta_[s].gen & 1u) scratch_slots_.push_back(static_cast<Slot>(s));
+    }
+    cursor->next_slot = s;
+    cursor->done = s >= high_water_;
+    n = scratch_slots_.size();
+    Fill(scratch_slots_.data(), n, /*count_sample=*/false, out, &plan);
+    std::vector<float>& scores = BatchWriter::scores(out);
+    scores.resize(n * scores_.size());
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t c = 0; c < scores_.size(); ++c) {
+        scores[i * scores_.size() + c] = scores_[c][scratch_slots_[i]];
+      }
+    }
+  }
+  BatchWriter::probabilities(out).clear();
+  BatchWriter::weights(out).clear();
+  if (tiered_) {
+    const absl::Status s = CompleteReads(&plan, out);
+    if (!s.ok()) {
+      *cursor = Table::ScanCursor{.next_slot = start, .done = false};
+      return s;
+    }
+  }
+  return n;
+}
+
 void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch* out,
                      ReadPlan* plan) {
   std::vector<Key>& keys = BatchWriter::keys(out);
@@ -128,6 +175,7 @@ void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch
   tasks.resize(n);
   std::vector<uint32_t>& times = BatchWriter::times_sampled(out);
   times.resize(n);
+  BatchWriter::scores(out).clear();  // Scan fills them
   const Schema& schema = options_.schema;
   std::vector<FieldData>& fields = BatchWriter::fields(out);
   if (fields.size() != schema.num_fields()) fields.resize(schema.num_fields());

@@ -582,3 +582,100 @@ TEST(TableTest, CreateRejectsBadOptions) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+// Scans `t` to the end in chunks of `chunk`; returns every item's first value, in scan order.
+std::vector<float> ScanAll(Table& t, size_t chunk, std::vector<SampleBatch>* batches = nullptr) {
+  std::vector<float> values;
+  Table::ScanCursor cursor;
+  while (!cursor.done) {
+    SampleBatch out;
+    auto n = t.Scan(&cursor, chunk, &out);
+    EXPECT_TRUE(n.ok()) << n.status();
+    if (!n.ok()) break;
+    EXPECT_LE(*n, chunk);
+    for (size_t i = 0; i < *n; ++i) values.push_back(FirstValue(out, i));
+    if (batches != nullptr) batches->push_back(std::move(out));
+  }
+  return values;
+}
+
+TEST(TableScanTest, EveryLiveItemOnceWithItsMetadataAndScores) {
+  auto t = MakeTable(VecOptions(1000));
+  std::vector<Key> keys = InsertValues(*t, 0, 1000);
+  std::vector<float> losses(1000);
+  for (int i = 0; i < 1000; ++i) losses[i] = 0.5f * static_cast<float>(i);
+  ASSERT_TRUE(t->UpdateScores("loss", keys, losses).ok());
+  std::vector<double> priorities(1000);
+  for (int i = 0; i < 1000; ++i) priorities[i] = 1.0 + i;
+  ASSERT_TRUE(t->UpdatePriorities(keys, priorities).ok());
+  std::vector<Key> gone;
+  for (int i = 0; i < 1000; i += 3) gone.push_back(keys[i]);
+  ASSERT_TRUE(t->Delete(gone).ok());
+  SampleBatch sampled;
+  ASSERT_TRUE(t->Sample({.batch_size = 10}, &sampled).ok());
+  const uint64_t sampled_before = t->info().sampled;
+
+  std::vector<SampleBatch> batches;
+  const std::vector<float> values = ScanAll(*t, 64, &batches);
+  ASSERT_EQ(values.size(), t->size());
+  std::vector<float> expected;
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 3 != 0) expected.push_back(static_cast<float>(i));
+  }
+  EXPECT_EQ(values, expected);  // slot order = insertion order here (no slot was reused)
+  for (const SampleBatch& b : batches) {
+    ASSERT_EQ(b.scores().size(), b.size());  // one score column
+    EXPECT_TRUE(b.probabilities().empty());
+    for (size_t i = 0; i < b.size(); ++i) {
+      const int id = static_cast<int>(FirstValue(b, i));
+      EXPECT_EQ(b.keys()[i], keys[id]);
+      EXPECT_EQ(b.priorities()[i], 1.0 + id);
+      EXPECT_EQ(b.scores()[i], 0.5f * static_cast<float>(id));
+    }
+  }
+  // Not sampling: counters and times sampled unchanged.
+  EXPECT_EQ(t->info().sampled, sampled_before);
+  // A later Sample into a batch that held a scan has no scores.
+  ASSERT_TRUE(t->Sample({.batch_size = 5}, &batches[0]).ok());
+  EXPECT_TRUE(batches[0].scores().empty());
+}
+
+TEST(TableScanTest, EmptyTableIsDoneAtOnceAndBadArgumentsAreRefused) {
+  auto t = MakeTable(VecOptions(10));
+  Table::ScanCursor cursor;
+  SampleBatch out;
+  auto n = t->Scan(&cursor, 5, &out);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_TRUE(cursor.done);
+  EXPECT_EQ(t->Scan(&cursor, 0, &out).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(t->Scan(&cursor, size_t{1} << 40, &out).status().message(),
+              HasSubstr("max_items must be in [1, 1048576]"));
+  t->Close();
+  EXPECT_EQ(t->Scan(&cursor, 5, &out).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(TableScanTest, ASparseTableIsScannedInBoundedChunks) {
+  auto t = MakeTable(VecOptions(10000));
+  std::vector<Key> keys = InsertValues(*t, 0, 10000);
+  std::vector<Key> gone(keys.begin(), keys.begin() + 9990);  // 10 left, at the end
+  ASSERT_TRUE(t->Delete(gone).ok());
+  Table::ScanCursor cursor;
+  SampleBatch out;
+  size_t calls = 0;
+  size_t seen = 0;
+  while (!cursor.done) {
+    auto n = t->Scan(&cursor, 4, &out);  // looks at <= 64 slots a call
+    ASSERT_TRUE(n.ok());
+    seen += *n;
+    ++calls;
+  }
+  EXPECT_EQ(seen, 10u);
+  EXPECT_GE(calls, 10000u / 64);
+}
+
+}  // namespace
+}  // namespace strata

@@ -242,6 +242,24 @@ TEST_F(TierTest, ReopenAfterCrashKeepsEverySyncedInsert) {
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
 }
 
+TEST_F(TierTest, ScanReadsEveryItemFromDramAndStorage) {
+  auto t = Open(Tiered(mem_.get(), dir_, 10, 1000));
+  std::vector<Key> keys;
+  ASSERT_TRUE(InsertIds(*t, 0, 500, &keys).ok());
+  std::vector<int64_t> ids;
+  Table::ScanCursor cursor;
+  while (!cursor.done) {
+    SampleBatch out;
+    auto n = t->Scan(&cursor, 100, &out);
+    ASSERT_TRUE(n.ok()) << n.status();
+    std::vector<int64_t> got = CheckRows(out);
+    ids.insert(ids.end(), got.begin(), got.end());
+  }
+  ASSERT_EQ(ids.size(), 500u);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(ids[i], i);
+  EXPECT_GT(t->info().tier.dram_misses, 400u);  // most came from storage
+}
+
 TEST_F(TierTest, DurabilityNoneStartsEmpty) {
   TableOptions o = Tiered(mem_.get(), dir_, 10, 100);
   o.durability = Durability::kNone;

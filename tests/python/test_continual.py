@@ -265,11 +265,19 @@ def test_score_swap_policy_keeps_the_hard_samples_in_dram(tmp_path, policy):
         await_balanced(rt, 20)
         rt.begin_task(2)
         rt.observe(*task_data(2))
-        for _ in range(400):
-            b = rt.batch()
-            rt.report_loss(b, (b["id"] // 2 % 2 == 0).astype(np.float32))
-            time.sleep(0.0005)  # let the swapper keep up
-        hard = np.mean(rt.em.sample(20, replacement=False)["id"] // 2 % 2 == 0)
+        def train(batches):
+            for _ in range(batches):
+                b = rt.batch()
+                rt.report_loss(b, (b["id"] // 2 % 2 == 0).astype(np.float32))
+                time.sleep(0.0005)  # let the swapper keep up
+            return np.mean(rt.em.sample(20, replacement=False)["id"] // 2 % 2 == 0)
+
+        hard = train(400)
+        # On a loaded machine the background swapper may lag: the score policy gets more
+        # batches (up to 30 s) to converge; the random one stays near half however long it runs.
+        deadline = time.monotonic() + 30
+        while policy == "score" and hard < 0.8 and time.monotonic() < deadline:
+            hard = train(50)
         assert rt.stats().swaps > 100
         if policy == "score":
             assert hard >= 0.8, hard

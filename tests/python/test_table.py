@@ -617,3 +617,28 @@ def test_sample_beta_overrides_the_sampler_beta_per_call():
         t.sample(1, beta=-0.5)
     with pytest.raises(ValueError, match="beta must be finite"):
         t.sample(1, beta=float("nan"))
+
+
+def test_scan_returns_every_live_item_once_with_scores():
+    t = strata.Table("scan", strata.Schema({"x": np.float32}, scores=["loss"]), capacity=1000)
+    keys = t.insert({"x": np.arange(500, dtype=np.float32)}, groups=np.arange(500) % 7)
+    t.update_scores(keys, loss=np.arange(500, dtype=np.float32) / 2)
+    t.delete(keys[::5])
+    sampled = t.stats().sampled
+    batches = list(t.scan(chunk=37))
+    assert all(len(b) <= 37 for b in batches)
+    xs = np.concatenate([b["x"] for b in batches])
+    expected = np.array([i for i in range(500) if i % 5], dtype=np.float32)
+    np.testing.assert_array_equal(xs, expected)
+    np.testing.assert_array_equal(np.concatenate([b.scores["loss"] for b in batches]), expected / 2)
+    np.testing.assert_array_equal(np.concatenate([b.groups for b in batches]),
+                                  expected.astype(np.int64) % 7)
+    np.testing.assert_array_equal(np.concatenate([b.keys for b in batches]),
+                                  np.array([k for i, k in enumerate(keys) if i % 5]))
+    assert t.stats().sampled == sampled  # a scan is not sampling
+    assert t.sample(3).scores is None
+    with pytest.raises(ValueError, match="chunk must be >= 1"):
+        next(t.scan(chunk=0))
+    with pytest.raises(ValueError, match="max_items must be in"):
+        next(t.scan(chunk=2**40))
+    assert list(strata.Table("empty", {"x": np.float32}, capacity=4).scan()) == []
