@@ -56,7 +56,7 @@ ext = Pybind11Extension(
     cxx_std=20,
     extra_compile_args=[*pkg_config("--cflags"), "-O2", "-g0"],
     extra_link_args=pkg_config("--libs"),
-    libraries=["uring"],  # liburing-dev: src/io/uring_reader.cc
+    libraries=["uring", "zstd"],  # liburing-dev: src/io/uring_reader.cc; libzstd-dev: src/tier
 )
 
 setup(ext_modules=[ext])

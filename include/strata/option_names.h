@@ -9,6 +9,7 @@
 //   InsertionPolicy  always | reservoir
 //   SelectorKind     uniform | prioritized | fifo | lifo | min_heap | max_heap | group_balanced
 //   VictimOrder      oldest | random | lowest_score
+//   Compression      none | zstd
 #ifndef STRATA_OPTION_NAMES_H_
 #define STRATA_OPTION_NAMES_H_
 
@@ -18,6 +19,7 @@
 #include <string_view>
 
 #include "strata/options.h"
+#include "strata/schema.h"
 #include "strata/selector.h"
 
 namespace strata {
@@ -88,6 +90,14 @@ struct OptionNames<VictimOrder> {
       {"oldest", VictimOrder::kOldest},
       {"random", VictimOrder::kRandom},
       {"lowest_score", VictimOrder::kLowestScore},
+  }};
+};
+
+template <>
+struct OptionNames<Compression> {
+  static constexpr std::array<OptionName<Compression>, 2> kAll = {{
+      {"none", Compression::kNone},
+      {"zstd", Compression::kZstd},
   }};
 };
 

@@ -21,11 +21,19 @@
 
 namespace strata {
 
+// How a fixed field is stored in a table's segment files (DRAM always holds it as is).
+enum class Compression : uint8_t {
+  kNone,
+  kZstd,  // zstd (level 3) per item and field; decompressed outside the table lock on reads
+};
+
 struct FieldSpec {
   std::string name;
   DType dtype = DType::kF32;   // kU8 for variable fields
   std::vector<int64_t> shape;  // per item; {} is a scalar. Ignored for variable fields.
   bool variable = false;
+  // On storage only. Fixed fields of schemas without bytes fields (for now).
+  Compression compression = Compression::kNone;
 
   // Bytes one item holds in this field (0 for variable fields).
   size_t row_bytes() const;
@@ -34,8 +42,8 @@ struct FieldSpec {
 class Schema {
  public:
   // Validates and builds. InvalidArgument when there are no fields, a name is empty, repeated
-  // (across fields and score columns) or longer than 255 bytes, a dimension is < 1, or one item
-  // of a fixed field would exceed 1 GiB.
+  // (across fields and score columns) or longer than 255 bytes, a dimension is < 1, one item
+  // of a fixed field would exceed 1 GiB, or a field is compressed in a schema with bytes fields.
   static absl::StatusOr<Schema> Create(std::vector<FieldSpec> fields,
                                        std::vector<std::string> score_columns = {});
 
@@ -43,7 +51,8 @@ class Schema {
   //                          .Score("loss").Build().
   class Builder {
    public:
-    Builder& Fixed(std::string name, DType dtype, std::vector<int64_t> shape = {});
+    Builder& Fixed(std::string name, DType dtype, std::vector<int64_t> shape = {},
+                   Compression compression = Compression::kNone);
     Builder& Bytes(std::string name);
     Builder& Score(std::string name);
     absl::StatusOr<Schema> Build() const { return Schema::Create(fields_, scores_); }
@@ -68,8 +77,11 @@ class Schema {
   // Sum of row_bytes() over the fixed fields.
   size_t fixed_row_bytes() const { return fixed_row_bytes_; }
   bool has_variable_fields() const { return has_variable_; }
+  // Whether any field is stored compressed.
+  bool has_compression() const { return has_compression_; }
 
-  // e.g. "{obs: float32[87], frame: bytes; scores: loss}".
+  // e.g. "{obs: float32[87], frame: bytes; scores: loss}"; a compressed field reads
+  // "frames: uint8[16,64,64] zstd".
   std::string DebugString() const;
 
  private:
@@ -77,6 +89,7 @@ class Schema {
   std::vector<std::string> score_columns_;
   size_t fixed_row_bytes_ = 0;
   bool has_variable_ = false;
+  bool has_compression_ = false;
 };
 
 }  // namespace strata

@@ -31,6 +31,7 @@ TEST(OptionNamesTest, EveryEnumRoundTrips) {
   ExpectBijection<InsertionPolicy>(2);
   ExpectBijection<SelectorKind>(7);
   ExpectBijection<VictimOrder>(3);
+  ExpectBijection<Compression>(2);
 }
 
 TEST(OptionNamesTest, NamesAreTheOnesUsersType) {

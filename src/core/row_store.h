@@ -33,6 +33,7 @@ class RowStore {
 
   // Fixed fields.
   size_t row_bytes(size_t field) const { return fields_[field].row_bytes; }
+  size_t field_offset(size_t field) const { return fields_[field].offset; }  // within a row
   uint8_t* field_ptr(size_t field, Slot slot) {
     return rows_.data() + static_cast<size_t>(slot) * stride_ + fields_[field].offset;
   }

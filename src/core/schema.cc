@@ -43,6 +43,11 @@ absl::StatusOr<Schema> Schema::Create(std::vector<FieldSpec> fields,
   absl::flat_hash_set<std::string> seen;
   for (FieldSpec& f : fields) {
     if (auto s = CheckName(f.name, "field", &seen); !s.ok()) return s;
+    if (f.compression != Compression::kNone && f.compression != Compression::kZstd) {
+      return absl::InvalidArgumentError(absl::StrCat("field '", f.name, "': unknown compression ",
+                                                     static_cast<int>(f.compression)));
+    }
+    schema.has_compression_ = schema.has_compression_ || f.compression != Compression::kNone;
     if (f.variable) {
       f.dtype = DType::kU8;
       f.shape.clear();
@@ -67,6 +72,11 @@ absl::StatusOr<Schema> Schema::Create(std::vector<FieldSpec> fields,
     }
     schema.fixed_row_bytes_ += f.row_bytes();
   }
+  if (schema.has_compression_ && schema.has_variable_) {
+    return absl::InvalidArgumentError(
+        "compression is supported on fixed fields of schemas without bytes fields (a record's "
+        "payload size must follow from the schema); drop the compression or the bytes fields");
+  }
   for (const std::string& s : score_columns) {
     if (auto st = CheckName(s, "score column", &seen); !st.ok()) return st;
   }
@@ -75,8 +85,12 @@ absl::StatusOr<Schema> Schema::Create(std::vector<FieldSpec> fields,
   return schema;
 }
 
-Schema::Builder& Schema::Builder::Fixed(std::string name, DType dtype, std::vector<int64_t> shape) {
-  fields_.push_back({.name = std::move(name), .dtype = dtype, .shape = std::move(shape)});
+Schema::Builder& Schema::Builder::Fixed(std::string name, DType dtype, std::vector<int64_t> shape,
+                                        Compression compression) {
+  fields_.push_back({.name = std::move(name),
+                     .dtype = dtype,
+                     .shape = std::move(shape),
+                     .compression = compression});
   return *this;
 }
 
@@ -113,7 +127,8 @@ std::string Schema::DebugString() const {
       absl::StrAppend(&out, f.name, ": bytes");
     } else {
       absl::StrAppend(&out, f.name, ": ", std::string(DTypeName(f.dtype)), "[",
-                      absl::StrJoin(f.shape, ","), "]");
+                      absl::StrJoin(f.shape, ","), "]",
+                      f.compression == Compression::kZstd ? " zstd" : "");
     }
   }
   if (!score_columns_.empty()) {

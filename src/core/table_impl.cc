@@ -168,9 +168,9 @@ absl::Status TableImpl::Build() {
     rows = t->frames_ + t->spare_rows_;
   }
   ASSIGN_OR_RETURN(t->store_, RowStore::Create(o.schema, rows));
-  t->record_layout_ = RecordLayout{.stride = t->store_.stride(),
-                                   .bytes_fields = t->store_.variable_fields().size(),
-                                   .fixed_bytes = o.schema.fixed_row_bytes()};
+  std::vector<size_t> offsets(o.schema.num_fields(), 0);
+  for (size_t f : t->store_.fixed_fields()) offsets[f] = t->store_.field_offset(f);
+  t->record_layout_ = RecordLayout::For(o.schema, t->store_.stride(), offsets);
   ASSIGN_OR_RETURN(t->meta_region_, MmapRegion::Reserve(cap * sizeof(SlotMeta)));
   t->meta_ = reinterpret_cast<SlotMeta*>(t->meta_region_.data());
   if (o.schema.has_variable_fields()) t->item_bytes_.assign(cap, 0);

@@ -93,11 +93,13 @@ class TableImpl {
   ~TableImpl();
 
  private:
-  // Where a stored record is: 12 bytes per slot.
+  // Where a stored record is, and its length (stored records of compressed schemas vary in
+  // length): 16 bytes per slot.
   struct Location {
     uint32_t segment = kUnwritten;
     uint32_t offset = 0;
     uint32_t checksum = 0;
+    uint32_t length = 0;
   };
   static constexpr uint32_t kUnwritten = 0xFFFFFFFFu;
   static constexpr uint32_t kNoFrame = 0xFFFFFFFFu;
@@ -200,8 +202,11 @@ class TableImpl {
   CheckpointData SnapshotCheckpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::array<uint64_t*, CheckpointData::kNumCounters> CheckpointCounters()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint32_t RecordLength(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Serializes slot's resident record (docs/format.md) at the end of *out.
+  // The stored record's length (slot must be stored).
+  uint32_t RecordLength(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return loc_[slot].length;
+  }
+  // Serializes slot's resident raw record (docs/format.md) at the end of *out.
   void AppendRecord(Slot slot, AlignedBytes* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Pads *out with zeros to the records' alignment (4096 with direct_io, else 1).
   void PadRecords(AlignedBytes* out) const {
@@ -409,7 +414,8 @@ class TableImpl {
   Mutex writer_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::thread writer_;
   Wakeup writer_wakeup_;
-  AlignedBytes write_buffer_ ABSL_GUARDED_BY(writer_mu_);  // a write group's records
+  AlignedBytes write_buffer_ ABSL_GUARDED_BY(writer_mu_);  // a write group's stored records
+  AlignedBytes write_raw_ ABSL_GUARDED_BY(writer_mu_);     // its raw records (compressed schemas)
   bool checkpointed_at_close_ ABSL_GUARDED_BY(writer_mu_) = false;
   // The segment being compacted: its live items when it was picked, and how far we got.
   struct Compaction {

@@ -234,6 +234,7 @@ Slot TableImpl::PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& co
 }
 
 bool TableImpl::FillSpare(uint32_t frame, std::string_view record) {
+  if (record_layout_.compressed) return DecodeStored(record_layout_, record, SpareRow(frame));
   absl::InlinedVector<std::string_view, 4> bytes(record_layout_.bytes_fields);
   const char* row = nullptr;
   if (!DecodeRecord(record_layout_, record, &row, absl::MakeSpan(bytes))) return false;
@@ -287,7 +288,8 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
       const size_t align = direct ? kDirectIoAlignment : 1;
       r.read_length = ReadLength(r.segment.get(), r.length);
       // A row of whole pages takes an O_DIRECT read in place (rows are page-aligned then).
-      r.staged = has_bytes || (direct && layout.stride() % kDirectIoAlignment != 0);
+      r.staged = has_bytes || record_layout_.compressed ||
+                 (direct && layout.stride() % kDirectIoAlignment != 0);
       if (r.staged) {
         r.offset = (staging.size() + align - 1) / align * align;
         staging.resize(r.offset + r.read_length);

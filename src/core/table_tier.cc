@@ -202,7 +202,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
       m.task = it.task;
       m.priority = it.priority;
       m.seq = it.seq;
-      loc_[it.slot] = Location{it.segment, it.offset, it.checksum};
+      loc_[it.slot] = Location{it.segment, it.offset, it.checksum, it.length};
       if (!item_bytes_.empty()) item_bytes_[it.slot] = item_bytes;
       for (size_t c = 0; c < scores_.size(); ++c) {
         scores_[c][it.slot] = d.scores[k * scores_.size() + c];
@@ -234,7 +234,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     if (gen == m.gen) {
       // The same item again: a copy compaction made (kRelocated). It lives there now.
       if (m.gen & 1u)
-        loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum};
+        loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
       continue;
     }
     m.gen = gen;
@@ -243,7 +243,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     m.task = e.task;
     m.priority = e.priority;
     m.seq = e.seq;
-    loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum};
+    loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
     if (!item_bytes_.empty()) {
       ItemBytesOfRecord(record_layout_, e.length, &item_bytes);  // checked above
       item_bytes_[s] = item_bytes;
@@ -308,11 +308,6 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
 }
 
 // --- Records and frames ----------------------------------------------------------------------
-
-uint32_t TableImpl::RecordLength(Slot slot) const {
-  const uint64_t bytes = item_bytes_.empty() ? record_layout_.fixed_bytes : item_bytes_[slot];
-  return static_cast<uint32_t>(internal::RecordLength(record_layout_, bytes));
-}
 
 void TableImpl::AppendRecord(Slot slot, AlignedBytes* out) const {
   const uint32_t frame = frame_[slot];
@@ -520,15 +515,20 @@ void TableImpl::WriterLoop() {
 }
 
 bool TableImpl::WriteGroup(bool* failed) {
+  // Under the lock only the DRAM copies: raw records into `raw` (compressed schemas) or straight
+  // into `records`. Compression and checksums run after the lock is released.
+  const bool compressed = record_layout_.compressed;
   AlignedBytes& records = write_buffer_;  // reused group after group
+  AlignedBytes& raw = compressed ? write_raw_ : write_buffer_;
   records.clear();
+  raw.clear();
   std::vector<IndexEntry> entries;
   std::vector<PendingWrite> taken;
   {
     BackgroundLock lock(this);
     if (write_queue_.empty()) return false;
     while (!write_queue_.empty() && entries.size() < kMaxGroupEntries &&
-           records.size() < kMaxGroupBytes) {
+           raw.size() < kMaxGroupBytes) {
       const PendingWrite w = write_queue_.front();
       write_queue_.pop_front();
       taken.push_back(w);
@@ -538,10 +538,10 @@ bool TableImpl::WriteGroup(bool* failed) {
       }
       const Slot slot = Resolve(w.key);
       if (slot == kNoSlot) continue;  // removed before it was written: nothing to store
-      const size_t offset = records.size();
-      AppendRecord(slot, &records);
-      const size_t len = records.size() - offset;
-      PadRecords(&records);  // the next record starts aligned (O_DIRECT reads)
+      const size_t offset = raw.size();
+      AppendRecord(slot, &raw);
+      const size_t len = raw.size() - offset;
+      if (!compressed) PadRecords(&raw);  // the next record starts aligned (O_DIRECT reads)
       const SlotMeta& m = meta_[slot];
       entries.push_back(IndexEntry{.key = w.key,
                                    .seq = m.seq,
@@ -549,9 +549,20 @@ bool TableImpl::WriteGroup(bool* failed) {
                                    .length = static_cast<uint32_t>(len),
                                    .group = m.group,
                                    .task = m.task,
-                                   .checksum = RecordChecksum(records.data() + offset, len),
                                    .priority = m.priority});
     }
+  }
+  for (IndexEntry& e : entries) {
+    if (e.flags & IndexEntry::kTombstone) continue;
+    if (compressed) {
+      const size_t offset = records.size();
+      EncodeStored(record_layout_, reinterpret_cast<const uint8_t*>(raw.data() + e.data_offset),
+                   &records);
+      e.data_offset = offset;
+      e.length = static_cast<uint32_t>(records.size() - offset);
+      PadRecords(&records);
+    }
+    e.checksum = RecordChecksum(records.data() + e.data_offset, e.length);
   }
   uint32_t segment = 0;
   absl::Status s =
@@ -576,7 +587,7 @@ bool TableImpl::WriteGroup(bool* failed) {
       Enqueue(e.key, /*tombstone=*/true);
       continue;
     }
-    loc_[slot] = Location{segment, static_cast<uint32_t>(e.data_offset), e.checksum};
+    loc_[slot] = Location{segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
     live_bytes_[segment] += FileSpan(e.length);
     ++stored_items_;
     stored_bytes_ += e.length;
@@ -651,7 +662,7 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
   const size_t nf = options_.schema.num_fields();
   plan->dst.assign(dst, dst + nf);
   plan->staged = !store_.variable_fields().empty();
-  plan->direct = !plan->staged && store_.fixed_fields().size() == 1 &&
+  plan->direct = !plan->staged && !record_layout_.compressed && store_.fixed_fields().size() == 1 &&
                  store_.stride() == store_.row_bytes(store_.fixed_fields()[0]);
   constexpr size_t kAlign = kDirectIoAlignment;
   auto round_up = [](size_t x) { return (x + kAlign - 1) / kAlign * kAlign; };
@@ -721,6 +732,8 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
   std::vector<std::string> lost;
   std::vector<Key> lost_keys;
   absl::Status io_error;
+  // Compressed schemas: each stored record is decompressed into this row image, then scattered.
+  std::vector<uint8_t> row(record_layout_.compressed ? record_layout_.stride : 0);
   for (size_t k = 0; k < reads.size(); ++k) {
     const ReadPlan::Cold& c = plan->cold[k];
     const ColdRead& r = reads[k];
@@ -731,12 +744,20 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
       }
       continue;
     }
-    if (r.result == ColdRead::Result::kLost) {
+    const bool decoded =
+        r.result == ColdRead::Result::kOk &&
+        (!record_layout_.compressed ||
+         DecodeStored(record_layout_, std::string_view(r.dst, c.length), row.data()));
+    if (!decoded) {
       lost_keys.push_back(c.key);
-      lost.push_back(absl::StrCat("key ", c.key, " (", r.Describe(), ")"));
+      lost.push_back(absl::StrCat("key ", c.key, " (", r.Describe(),
+                                  r.result == ColdRead::Result::kOk ? " but does not decode" : "",
+                                  ")"));
       continue;
     }
-    if (!c.into_output && !plan->staged) {
+    if (record_layout_.compressed) {
+      rows.ScatterRow(row.data(), c.index, plan->dst.data());
+    } else if (!c.into_output && !plan->staged) {
       rows.ScatterRow(reinterpret_cast<const uint8_t*>(r.dst), c.index, plan->dst.data());
     }
   }

@@ -73,3 +73,96 @@ TEST(RecordCodecTest, LengthsThatDoNotAddUpAreRefused) {
 
 }  // namespace
 }  // namespace strata::internal
+
+namespace strata::internal {
+namespace {
+
+// Fields: a (4 bytes, raw) at 0, b (4096 bytes, zstd) at 8, c (2 bytes, zstd) at 4104; stride
+// 4112 (padding after a and after c).
+RecordLayout Compressed() {
+  RecordLayout l;
+  l.stride = 4112;
+  l.fixed_bytes = 4 + 4096 + 2;
+  l.fixed = {{.offset = 0, .bytes = 4},
+             {.offset = 8, .bytes = 4096, .zstd = true},
+             {.offset = 4104, .bytes = 2, .zstd = true}};
+  l.compressed = true;
+  return l;
+}
+
+std::vector<uint8_t> StructuredRow(const RecordLayout& l) {
+  std::vector<uint8_t> row(l.stride, 0);
+  for (int i = 0; i < 4; ++i) row[i] = static_cast<uint8_t>(0xA0 + i);
+  for (int i = 0; i < 4096; ++i) row[8 + i] = static_cast<uint8_t>((i / 64) % 7 == 0 ? 200 : 0);
+  row[4104] = 1;
+  row[4105] = 2;
+  return row;
+}
+
+TEST(RecordCodecCompressionTest, StoredRecordsRoundTripAndShrink) {
+  const RecordLayout l = Compressed();
+  std::vector<uint8_t> row = StructuredRow(l);
+  row[5] = 0x77;  // padding: not stored, decoded as zero
+  AlignedBytes stored;
+  EncodeStored(l, row.data(), &stored);
+  EXPECT_LT(stored.size(), 4096u / 8);  // 4 KiB of stripes compress far below 1/8
+  std::vector<uint8_t> back(l.stride, 0xFF);
+  ASSERT_TRUE(DecodeStored(l, std::string_view(stored.data(), stored.size()), back.data()));
+  row[5] = 0;
+  EXPECT_EQ(back, row);
+  uint64_t item_bytes = 0;
+  EXPECT_TRUE(ItemBytesOfRecord(l, stored.size(), &item_bytes));
+  EXPECT_EQ(item_bytes, l.fixed_bytes);
+  EXPECT_FALSE(ItemBytesOfRecord(l, 3, &item_bytes));         // shorter than any record
+  EXPECT_FALSE(ItemBytesOfRecord(l, 1u << 20, &item_bytes));  // longer than any record
+}
+
+TEST(RecordCodecCompressionTest, MalformedStoredRecordsAreRefused) {
+  const RecordLayout l = Compressed();
+  const std::vector<uint8_t> row = StructuredRow(l);
+  AlignedBytes stored;
+  EncodeStored(l, row.data(), &stored);
+  const std::string good(stored.data(), stored.size());
+  std::vector<uint8_t> out(l.stride);
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(DecodeStored(l, std::string_view(good.data(), n), out.data())) << n;
+  }
+  EXPECT_FALSE(DecodeStored(l, good + "x", out.data()));
+  // A frame that decompresses to another size than its field's: b's frame in c's place.
+  std::string swapped = good;
+  uint32_t len_b;
+  std::memcpy(&len_b, good.data() + 4, 4);
+  const std::string frame_b = good.substr(8, len_b);
+  std::string wrong = good.substr(0, 8 + len_b);
+  const uint32_t n = len_b;
+  wrong.append(reinterpret_cast<const char*>(&n), 4);
+  wrong += frame_b;
+  EXPECT_FALSE(DecodeStored(l, wrong, out.data()));
+  // Corrupt frame bytes.
+  std::string garbage = good;
+  for (size_t i = 8; i < 8 + len_b; ++i) garbage[i] = static_cast<char>(i * 31);
+  EXPECT_FALSE(DecodeStored(l, garbage, out.data()));
+}
+
+TEST(RecordCodecCompressionTest, LayoutForASchema) {
+  const Schema schema = *Schema::Builder()
+                             .Fixed("a", DType::kF32)
+                             .Fixed("frames", DType::kU8, {2, 8, 8}, Compression::kZstd)
+                             .Build();
+  const std::vector<size_t> offsets = {0, 8};
+  const RecordLayout l = RecordLayout::For(schema, 136, offsets);
+  EXPECT_TRUE(l.compressed);
+  ASSERT_EQ(l.fixed.size(), 2u);
+  EXPECT_FALSE(l.fixed[0].zstd);
+  EXPECT_EQ(l.fixed[1].offset, 8u);
+  EXPECT_EQ(l.fixed[1].bytes, 128u);
+  EXPECT_TRUE(l.fixed[1].zstd);
+  EXPECT_EQ(l.fixed_bytes, 132u);
+  const Schema plain = *Schema::Builder().Fixed("a", DType::kF32).Bytes("b").Build();
+  const RecordLayout p = RecordLayout::For(plain, 8, std::vector<size_t>{0, 0});
+  EXPECT_FALSE(p.compressed);
+  EXPECT_EQ(p.bytes_fields, 1u);
+}
+
+}  // namespace
+}  // namespace strata::internal
