@@ -2,7 +2,7 @@
 // against a raw-disk reference measured in the same run, on the same files and directory.
 //
 //   tier_bench [--toy] [--dir PATH] [--items N] [--item-bytes B] [--dram-mb M] [--seconds S]
-//              [--threads 1,2] [--sync] [t1|t2|t3|t4|all]...
+//              [--threads 1,2] [--sync] [t1|t2|t3|t4|tz|all]...
 //
 //   t1  uniform sampling (exact mode, batch 256) from a table 8x its DRAM budget, 4 KiB and
 //       64 KiB items, O_DIRECT. Reference: O_DIRECT random reads of the records of the table's
@@ -14,6 +14,9 @@
 //       set against budget + 64 B/item + 256 MiB.
 //   t3  resident+swap mode (Miro): Sample draws from DRAM only while swap ratio 1.0 of every
 //       batch is rotated in from storage; against the same table with swapping off.
+//   tz  per-field zstd: the same 64 KiB items (16 cart-pole frames of 64x64 u8) in a plain and a
+//       compressed table 8x their DRAM budget; on-disk bytes (target <= 1/3) and uniform
+//       sampling items/s (target >= 80% of the plain table's), timed plain, zstd, zstd, plain.
 //   t4  an insert stream of 64 KiB items with write-behind (durability none and flush, 1 and 32
 //       items per Insert), timed from the first insert until Checkpoint() returns. Reference:
 //       sequential write() of the same bytes in the writer's group size, then fdatasync,
@@ -45,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "cartpole_frames.h"
 #include "harness.h"
 #include "io/async_reader.h"
 #include "strata/env.h"
@@ -505,6 +509,104 @@ void T1() {
   }
 }
 
+// --- TZ: compression ---------------------------------------------------------------------------
+
+// T1-style sampling from two tables of the same structured 64 KiB items (16 cart-pole frames of
+// 64x64), one storing them zstd-compressed: on-disk bytes and items/s side by side.
+void TZ() {
+  constexpr int kFrames = 16;
+  constexpr uint64_t kItemBytes =
+      kFrames * bench::CartPoleFrames::kSide * bench::CartPoleFrames::kSide;
+  std::printf(
+      "\n== TZ: per-field zstd on 64 KiB items (16 cart-pole frames of 64x64 u8), table 8x its "
+      "DRAM budget, uniform sampling batch 256, O_DIRECT; targets: on-disk bytes <= 1/3 of the "
+      "uncompressed table's, items/s >= 80%% of it\n");
+  std::printf("(%s)\n", LoadAverage().c_str());
+  const uint64_t n =
+      g_flags.items != 0 ? g_flags.items : (g_flags.toy ? 64 : 2 * kGiB / kItemBytes);
+  const uint64_t budget = g_flags.dram_mb != 0 ? g_flags.dram_mb * kMiB : n * kItemBytes / 8;
+  const std::vector<int64_t> shape = {kFrames, bench::CartPoleFrames::kSide,
+                                      bench::CartPoleFrames::kSide};
+  struct Side {
+    const char* name;
+    Compression compression;
+    std::string dir;
+    std::unique_ptr<Table> table;
+  };
+  Side sides[2] = {{"plain", Compression::kNone, WorkDir("tz-plain"), nullptr},
+                   {"zstd", Compression::kZstd, WorkDir("tz-zstd"), nullptr}};
+  for (Side& side : sides) {
+    auto schema = Schema::Builder().Fixed("frames", DType::kU8, shape, side.compression).Build();
+    Check(schema.status(), "schema");
+    TableOptions o{.name = side.name, .schema = *schema, .max_items = n};
+    o.storage_dir = side.dir;
+    o.dram_budget_bytes = budget;
+    o.durability = Durability::kNone;
+    o.direct_io = true;
+    side.table = MakeTable(o);
+  }
+  // The same items into both tables, 64 at a time.
+  bench::CartPoleFrames frames(42);
+  std::vector<uint8_t> batch(64 * kItemBytes);
+  std::vector<Key> keys;
+  double load_seconds[2] = {0, 0};
+  for (uint64_t done = 0; done < n;) {
+    const int m = static_cast<int>(std::min<uint64_t>(64, n - done));
+    for (int i = 0; i < m; ++i) frames.Render(kFrames, batch.data() + i * kItemBytes);
+    ItemBatch b;
+    b.Add("frames", DType::kU8, {m, shape[0], shape[1], shape[2]}, batch.data());
+    for (int k = 0; k < 2; ++k) {
+      const double t0 = NowSeconds();
+      keys.clear();
+      Check(sides[k].table->Insert(b, &keys), "Insert");
+      load_seconds[k] += NowSeconds() - t0;
+    }
+    done += m;
+  }
+  uint64_t disk[2];
+  for (int k = 0; k < 2; ++k) {
+    const double t0 = NowSeconds();
+    Check(sides[k].table->Checkpoint(), "Checkpoint");
+    load_seconds[k] += NowSeconds() - t0;
+    disk[k] = sides[k].table->info().tier.disk_bytes;
+  }
+  SyncAll();
+  const double disk_ratio = static_cast<double>(disk[1]) / static_cast<double>(disk[0]);
+  std::printf("TZ %" PRIu64 " items (%s), DRAM budget %s; loaded in %.1f s plain, %.1f s zstd\n", n,
+              Size(n * kItemBytes).c_str(), Size(budget).c_str(), load_seconds[0], load_seconds[1]);
+  std::printf(
+      "TZ on disk: plain %s, zstd %s (records %.0f B on average before 4 KiB padding) | "
+      "ratio %.3f (target <= 0.333) %s\n",
+      Size(disk[0]).c_str(), Size(disk[1]).c_str(),
+      static_cast<double>(sides[1].table->info().tier.stored_bytes) / static_cast<double>(n),
+      disk_ratio, disk_ratio <= 1.0 / 3 ? "PASS" : "MISS");
+  const double half = Seconds() / 2;
+  for (int threads : g_flags.threads) {
+    // Order plain, zstd, zstd, plain: drift of the machine weighs on both alike.
+    double calls[2] = {0, 0}, wall[2] = {0, 0};
+    for (int k : {0, 1, 1, 0}) {
+      std::vector<SampleBatch> out(threads);
+      const Run run = RunFor(threads, half, [&](int t) {
+        Check(sides[k].table->Sample({.batch_size = kBatch}, &out[t]), "Sample");
+      });
+      calls[k] += static_cast<double>(run.calls);
+      wall[k] += run.wall;
+    }
+    const double items[2] = {calls[0] * kBatch / wall[0], calls[1] * kBatch / wall[1]};
+    const double ratio = items[1] / items[0];
+    std::printf(
+        "TZ x%d thread%s  plain %7.0f items/s %5.0f MB/s | zstd %7.0f items/s %5.0f MB/s "
+        "| ratio %4.0f%% (target >= 80%%) %s | load %s\n",
+        threads, threads > 1 ? "s" : " ", items[0], items[0] * kItemBytes / 1e6, items[1],
+        items[1] * kItemBytes / 1e6, 100 * ratio, Verdict(ratio, 0.8), Load1().c_str());
+    std::fflush(stdout);
+  }
+  for (Side& side : sides) {
+    side.table.reset();
+    RemoveDir(side.dir);
+  }
+}
+
 // --- T2 --------------------------------------------------------------------------------------
 
 void T2() {
@@ -828,9 +930,10 @@ void T4() {
 // --- Command line ----------------------------------------------------------------------------
 
 [[noreturn]] void Usage() {
-  std::fprintf(stderr,
-               "usage: tier_bench [--toy] [--dir PATH] [--items N] [--item-bytes B] [--dram-mb M]\n"
-               "                  [--seconds S] [--threads 1,2] [--sync] [t1|t2|t3|t4|all]...\n");
+  std::fprintf(
+      stderr,
+      "usage: tier_bench [--toy] [--dir PATH] [--items N] [--item-bytes B] [--dram-mb M]\n"
+      "                  [--seconds S] [--threads 1,2] [--sync] [t1|t2|t3|t4|tz|all]...\n");
   std::exit(2);
 }
 
@@ -879,7 +982,7 @@ int main(int argc, char** argv) {
         g_flags.threads.push_back(t);
         p = q + 1;
       }
-    } else if (a == "t1" || a == "t2" || a == "t3" || a == "t4" || a == "all") {
+    } else if (a == "t1" || a == "t2" || a == "t3" || a == "t4" || a == "tz" || a == "all") {
       which.push_back(a);
     } else {
       Usage();
@@ -911,6 +1014,7 @@ int main(int argc, char** argv) {
   if (want("t2")) T2();
   if (want("t3")) T3();
   if (want("t4")) T4();
+  if (want("tz")) TZ();
   const Rss rss = ReadRss();
   std::printf("\npeak RSS: %.1f MiB (%s)\n", static_cast<double>(rss.hwm) / 1048576.0,
               LoadAverage().c_str());
