@@ -123,12 +123,17 @@ FieldLike = Union[type, str, np.dtype, Tuple[Any, Any]]
 
 
 class Field(NamedTuple):
-    """One field of a Schema. ``dtype`` is None and ``shape`` empty for a bytes field."""
+    """One field of a Schema. ``dtype`` is None and ``shape`` empty for a bytes field.
+    ``compression``: how the field is stored in segment files ("none" or "zstd")."""
 
     name: str
     dtype: Optional[np.dtype]
     shape: Tuple[int, ...]
     variable: bool
+    compression: str = "none"
+
+
+COMPRESSIONS = ("none", "zstd")
 
 
 def _dtype(name: str, dtype: Any) -> np.dtype:
@@ -149,8 +154,12 @@ def _field(name: str, spec: Any) -> Field:
         raise TypeError(f"field names must be str, got {type(name).__name__}")
     if spec is bytes:
         return Field(name, None, (), True)
-    if isinstance(spec, tuple) and len(spec) == 2:
-        dtype, shape = spec
+    if isinstance(spec, tuple) and len(spec) in (2, 3):
+        dtype, shape = spec[:2]
+        compression = spec[2] if len(spec) == 3 else "none"
+        if compression not in COMPRESSIONS:
+            raise ValueError(f"field {name!r}: compression must be one of {', '.join(map(repr, COMPRESSIONS))}, "
+                             f"got {compression!r}")
         if dtype is bytes:
             raise ValueError(f"field {name!r}: a bytes field has no shape; write {name!r}: bytes")
         if isinstance(shape, (int, np.integer)):
@@ -161,9 +170,10 @@ def _field(name: str, spec: Any) -> Field:
             shape = tuple(int(d) for d in shape)
         except (TypeError, ValueError):
             raise ValueError(f"field {name!r}: shape must be an int or a tuple of ints, got {shape!r}") from None
-        return Field(name, _dtype(name, dtype), shape, False)
+        return Field(name, _dtype(name, dtype), shape, False, compression)
     if isinstance(spec, (tuple, list)):
-        raise ValueError(f"field {name!r}: expected dtype, (dtype, shape) or bytes, got {spec!r}")
+        raise ValueError(f"field {name!r}: expected dtype, (dtype, shape), (dtype, shape, compression) "
+                         f"or bytes, got {spec!r}")
     return Field(name, _dtype(name, spec), (), False)
 
 
@@ -171,10 +181,13 @@ class Schema:
     """The named fields every item of a table has, plus its float32 score columns.
 
     Build it from a dict ``name -> spec`` where spec is a NumPy dtype (a scalar field), a tuple
-    ``(dtype, shape)``, or ``bytes`` (a variable-size byte string per item)::
+    ``(dtype, shape)``, ``(dtype, shape, "zstd")`` (stored zstd-compressed in a table's segment
+    files; DRAM holds it as is; fixed fields of schemas without bytes fields), or ``bytes`` (a
+    variable-size byte string per item)::
 
         strata.Schema({"obs": (np.float32, (4, 84, 84)), "action": np.int64, "frame": bytes},
                       scores=["loss"])
+        strata.Schema({"frames": (np.uint8, (4, 84, 84), "zstd"), "action": np.int64})
 
     or from one example item with :meth:`from_example`. Supported dtypes: bool, uint8, int8,
     int16, int32, int64, float16, float32, float64. Score columns are per-item float32 metadata
@@ -195,7 +208,8 @@ class Schema:
             scores = (scores,)
         parsed = tuple(_field(n, s) for n, s in fields.items())
         self._core = _strata.SchemaCore(
-            [(f.name, None if f.dtype is None else f.dtype.name, list(f.shape)) for f in parsed],
+            [(f.name, None if f.dtype is None else f.dtype.name, list(f.shape), f.compression)
+             for f in parsed],
             list(scores),
         )
         self._fields = parsed
@@ -246,7 +260,9 @@ class Schema:
 
     def as_dict(self) -> dict:
         """The dict this schema can be rebuilt from (``Schema(s.as_dict(), s.scores)``)."""
-        return {f.name: bytes if f.variable else (f.dtype, f.shape) for f in self._fields}
+        return {f.name: bytes if f.variable else
+                (f.dtype, f.shape) if f.compression == "none" else (f.dtype, f.shape, f.compression)
+                for f in self._fields}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Schema) and (self._fields, self._scores) == (other._fields, other._scores)
@@ -256,7 +272,9 @@ class Schema:
 
     def __repr__(self) -> str:
         parts = ", ".join(
-            f"{f.name!r}: bytes" if f.dtype is None else f"{f.name!r}: ({f.dtype.name}, {f.shape})"
+            f"{f.name!r}: bytes" if f.dtype is None else
+            f"{f.name!r}: ({f.dtype.name}, {f.shape})" if f.compression == "none" else
+            f"{f.name!r}: ({f.dtype.name}, {f.shape}, {f.compression!r})"
             for f in self._fields
         )
         extra = f", scores={list(self._scores)!r}" if self._scores else ""

@@ -201,11 +201,17 @@ PYBIND11_MODULE(_strata, m) {
   // --- Schema
   py::class_<Schema>(m, "SchemaCore", "The validated C++ schema; build it through strata.Schema.")
       .def(py::init([](const std::vector<std::tuple<std::string, std::optional<std::string>,
-                                                    std::vector<int64_t>>>& fields,
+                                                    std::vector<int64_t>, std::string>>& fields,
                        const std::vector<std::string>& scores) {
              std::vector<FieldSpec> specs;
-             for (const auto& [name, dtype, shape] : fields) {
+             for (const auto& [name, dtype, shape, compression] : fields) {
                FieldSpec f{.name = name, .shape = shape, .variable = !dtype.has_value()};
+               const std::optional<Compression> c = ParseName<Compression>(compression);
+               if (!c) {
+                 throw py::value_error(Cat("field '", name, "': compression must be one of ",
+                                           AllNames<Compression>(), ", got '", compression, "'"));
+               }
+               f.compression = *c;
                if (dtype) {
                  f.dtype = ValueOrRaise(ParseDType(*dtype));
                } else {
@@ -222,7 +228,8 @@ PYBIND11_MODULE(_strata, m) {
             py::list out;
             for (const FieldSpec& f : s.fields()) {
               py::object dt = f.variable ? py::object(py::none()) : py::object(NumpyDType(f.dtype));
-              out.append(py::make_tuple(f.name, dt, py::tuple(py::cast(f.shape)), f.variable));
+              out.append(py::make_tuple(f.name, dt, py::tuple(py::cast(f.shape)), f.variable,
+                                        std::string(NameOf(f.compression))));
             }
             return out;
           })

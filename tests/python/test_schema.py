@@ -60,7 +60,8 @@ def test_from_example():
         ({"": np.float32}, (), "empty"),
         ({"x": (bytes, (3,))}, (), "bytes field has no shape"),
         ({"x": (np.float32, "abc")}, (), "shape"),
-        ({"x": (np.float32, 3, 4)}, (), "expected dtype"),
+        ({"x": (np.float32, 3, 4)}, (), "compression must be one of"),  # (dtype, shape, ?)
+        ({"x": (np.float32, 3, "zstd", 4)}, (), "expected dtype"),
         ({"x": "not-a-dtype"}, (), "not a dtype"),
         ({"x": np.float32}, ("l", "l"), "l"),
     ],

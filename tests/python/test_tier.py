@@ -613,3 +613,41 @@ def test_resize_capacity_evicts_and_delete_task_removes_a_task():
     with pytest.raises(ValueError, match="no remover"):
         strict.resize(5)
     assert len(strict) == 10
+
+
+def test_zstd_fields_are_stored_compressed_and_read_back_exactly(tmp_path):
+    schema = strata.Schema({"id": np.int64, "frames": (np.uint8, (4, 32, 32), "zstd")})
+    assert schema["frames"].compression == "zstd" and schema["id"].compression == "none"
+    assert strata.Schema(schema.as_dict()) == schema
+    assert "'zstd'" in repr(schema)
+
+    def frames_of(ids):
+        f = np.zeros((len(ids), 4, 32, 32), np.uint8)
+        for i, item in enumerate(ids):
+            f[i, :, item % 24:item % 24 + 8, (3 * item) % 24:(3 * item) % 24 + 8] = 200
+        return f
+
+    row = 8 + 4 * 32 * 32
+    t = strata.Table("z", schema, capacity=2000, storage_dir=tmp_path, dram_budget_bytes=20 * row)
+    ids = np.arange(1000)
+    keys = t.insert({"id": ids, "frames": frames_of(ids)})
+    t.checkpoint()
+    assert t.stats().tier.stored_bytes < 1000 * row / 8  # stored far below the raw bytes
+    b = t.get(keys)
+    np.testing.assert_array_equal(b["frames"], frames_of(b["id"]))
+    drop(t)
+    del t
+    with strata.Table("z", schema, capacity=2000, storage_dir=tmp_path,
+                      dram_budget_bytes=20 * row) as t:
+        b = t.sample(500, replacement=False)
+        np.testing.assert_array_equal(b["frames"], frames_of(b["id"]))
+    with pytest.raises(strata.StorageError, match="schema"):  # compression is part of it
+        strata.Table("z", {"id": np.int64, "frames": (np.uint8, (4, 32, 32))}, capacity=2000,
+                     storage_dir=tmp_path, dram_budget_bytes=20 * row)
+
+
+def test_bad_compression_is_a_value_error():
+    with pytest.raises(ValueError, match="compression must be one of 'none', 'zstd'"):
+        strata.Schema({"x": (np.uint8, (4,), "lz4")})
+    with pytest.raises(ValueError, match="schemas without bytes fields"):
+        strata.Schema({"x": (np.uint8, (4,), "zstd"), "blob": bytes})
