@@ -50,7 +50,7 @@ ParallelCompile("STRATA_BUILD_JOBS", default=0).install()
 
 ext = Pybind11Extension(
     "strata._strata",
-    ["strata/_strata.cc", "strata/bind_cl.cc", *core_sources()],
+    ["strata/_strata.cc", "strata/bind_cl.cc", "strata/bind_batch.cc", *core_sources()],
     include_dirs=[str(ROOT / "include"), str(ROOT / "src")],
     depends=headers(),
     cxx_std=20,

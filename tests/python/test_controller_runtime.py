@@ -83,9 +83,14 @@ def test_runtime_logs_controller_decisions_and_holds_the_target(tmp_path):
     log = read_log(directory)
     assert len(log) == len(rt.controller_log) == logged
     assert [d["tick"] for d in log] == list(range(1, len(log) + 1))
+    requested = swapped = skipped = 0
     for d in log:
         assert DECISION_KEYS <= d.keys()
-        assert d["swapped"] <= d["requested"] and d["skipped"] <= d["requested"]
+        # A swap requested in one tick may complete in the next: only the running totals are
+        # bounded by what was requested.
+        requested, swapped, skipped = (requested + d["requested"], swapped + d["swapped"],
+                                       skipped + d["skipped"])
+        assert swapped <= requested and skipped <= requested
         assert d["text"].startswith(f"swap tick {d['tick']} ")
     # The inputs are the table's measurements: the ticks of tasks 1 and 2 saw swaps and reads,
     # and the logged swaps are the table's (those of ticks after the last one are not logged).

@@ -1,0 +1,332 @@
+// TableImpl: opening a storage directory, checkpoints and recovery (docs/design.md, "SSD tier";
+// docs/format.md, "Checkpoint" and "Recovery").
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/batch_writer.h"
+#include "core/table_impl.h"
+#include "strata/status.h"
+#include "tier/checkpoint.h"
+#include "tier/format.h"
+#include "tier/repair.h"
+
+namespace strata::internal {
+
+// --- Opening -------------------------------------------------------------------------------
+
+SegmentStore::Options TableImpl::StoreOptions(const TableOptions& o) {
+  SegmentStore::Options so;
+  so.env = o.env != nullptr ? o.env : Env::Posix();
+  so.dir = o.storage_dir;
+  so.table_name = o.name;
+  so.schema = o.schema.DebugString();
+  so.segment_bytes = o.segment_bytes;
+  so.budget_bytes = o.storage_budget_bytes;
+  so.durability = o.durability;
+  so.direct_io = o.direct_io;
+  return so;
+}
+
+absl::StatusOr<RepairReport> TableImpl::Repair(const TableOptions& options) {
+  if (options.storage_dir.empty()) {
+    return absl::InvalidArgumentError("storage_dir must name the directory to repair");
+  }
+  return RepairStorage(StoreOptions(options),
+                       static_cast<uint32_t>(options.schema.score_columns().size()));
+}
+
+absl::Status TableImpl::OpenStorage() {
+  SegmentStore::Recovered recovered;
+  ASSIGN_OR_RETURN(segments_, SegmentStore::Open(StoreOptions(options_), &recovered));
+  reader_ = NewAsyncReader(AsyncReaderOptions{});
+  {
+    MutexLock lock(&mu_);
+    const size_t cap = capacity_ + 1;
+    loc_.assign(cap, Location{});
+    frame_.assign(cap, kNoFrame);
+    frame_slot_.assign(frames_ + spare_rows_, kNoSlot);
+    free_frames_.resize(frames_);
+    for (uint64_t f = 0; f < frames_; ++f) free_frames_[f] = static_cast<uint32_t>(frames_ - 1 - f);
+    for (uint64_t f = 0; f < spare_rows_; ++f) {
+      spare_frames_.push_back(static_cast<uint32_t>(frames_ + f));
+    }
+    // The residency order is the placement policy: which DRAM copy is dropped first.
+    // kGroupBalanced: oldest DRAM copy (the order residency_ saw them) of the largest group.
+    const bool balanced = options_.placement == Placement::kGroupBalanced;
+    if (balanced) {
+      auto order = std::make_unique<GroupBalancedSelector>(GroupBalanced(), cap);
+      balanced_ = order.get();
+      residency_ = std::move(order);
+    } else {
+      const SelectorOptions order = options_.placement == Placement::kRandom     ? Uniform()
+                                    : options_.placement == Placement::kPriority ? MinHeap()
+                                                                                 : Fifo();
+      ASSIGN_OR_RETURN(residency_, MakeSelector(order, cap, {}));
+    }
+    in_cold_.assign(cap, 0);
+    if (resident_sampling_ || balanced) cold_ = std::make_unique<ColdSet>(cap);
+    if (!resident_sampling_ && options_.placement == Placement::kPriority) {
+      ASSIGN_OR_RETURN(promote_, MakeSelector(MaxHeap(), cap, {}));
+    }
+    tier_counters_.reader = reader_->stats().backend;
+    tier_counters_.bad_index_entries = recovered.bad_entries;
+    if (recovered.existed) RETURN_IF_ERROR(Restore(recovered));
+  }
+  // Only once the recovered state is accepted does anything in the directory change.
+  RETURN_IF_ERROR(segments_->Start());
+  writer_ = std::thread([this] { WriterLoop(); });
+  if (resident_sampling_ || options_.placement == Placement::kPriority ||
+      options_.placement == Placement::kGroupBalanced) {
+    maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  }
+  storage_open_ = true;
+  // A fresh checkpoint makes the next open fast and no longer depends on the replayed log.
+  if (!recovered.entries.empty()) RETURN_IF_ERROR(Checkpoint());
+  return absl::OkStatus();
+}
+
+// The table counters a checkpoint carries, in CheckpointData::Counter order.
+std::array<uint64_t*, CheckpointData::kNumCounters> TableImpl::CheckpointCounters() {
+  TableInfo& c = counters_;
+  return {&c.inserted, &c.dropped,          &c.sampled,       &c.evicted,     &c.expired,
+          &c.deleted,  &c.priority_updates, &c.score_updates, &c.missing_keys};
+}
+
+CheckpointData TableImpl::SnapshotCheckpoint() {
+  CheckpointData d;
+  d.score_columns = static_cast<uint32_t>(scores_.size());
+  d.next_seq = next_seq_;
+  d.arrivals = arrivals_;
+  d.max_priority = max_priority_;
+  const auto counters = CheckpointCounters();
+  for (size_t i = 0; i < counters.size(); ++i) d.counters[i] = *counters[i];
+  limiter_->mu()->AssertHeld();
+  const RateLimiterInfo li = limiter_->info();
+  d.limiter_inserts = li.inserts;
+  d.limiter_samples = li.samples;
+  rng_.GetState(d.rng.data());
+  d.generations.resize(high_water_);
+  d.items.reserve(stored_items_);
+  d.scores.reserve(stored_items_ * scores_.size());
+  for (Slot s = 0; s < high_water_; ++s) {
+    const SlotMeta& m = meta_[s];
+    const bool live = m.gen & 1u;
+    // A slot whose record is not written yet reads as free: only stored items survive.
+    if (!live || loc_[s].segment == kUnwritten) {
+      d.generations[s] = live ? m.gen - 1 : m.gen;
+      continue;
+    }
+    d.generations[s] = m.gen;
+    d.items.push_back(CheckpointItem{.slot = s,
+                                     .times_sampled = m.sampled,
+                                     .group = m.group,
+                                     .task = m.task,
+                                     .priority = m.priority,
+                                     .seq = m.seq,
+                                     .segment = loc_[s].segment,
+                                     .offset = loc_[s].offset,
+                                     .checksum = loc_[s].checksum,
+                                     .length = RecordLength(s)});
+    for (const std::vector<float>& col : scores_) d.scores.push_back(col[s]);
+  }
+  return d;
+}
+
+absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
+  const std::string where = options_.storage_dir;
+  const size_t cap = capacity_ + 1;
+  const uint64_t fixed = record_layout_.fixed_bytes;
+  uint64_t item_bytes = 0;
+  // Whether a record of `length` bytes can hold an item of this schema (its bytes: item_bytes).
+  auto fits_schema = [&](uint32_t length) {
+    return ItemBytesOfRecord(record_layout_, length, &item_bytes);
+  };
+  auto too_small = [&](uint64_t slot, const std::string& file) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, " holds an item in slot ", slot, " (", file,
+                     "); reopen it with max_items >= ", slot + 1, " (got ", capacity_, ")"));
+  };
+  limiter_->mu()->AssertHeld();
+  int64_t limiter_inserts = 0;
+  int64_t limiter_samples = 0;
+  CheckpointData d;
+  std::vector<size_t> unlisted;  // checkpoint entries located in segments the manifest lacks
+  if (!r.checkpoint.empty()) {
+    const std::string& path = r.checkpoint_path;
+    ASSIGN_OR_RETURN(d, DecodeCheckpoint(r.checkpoint, path));
+    const size_t hw = d.generations.size();
+    if (hw > cap) return too_small(hw - 1, path);
+    if (d.score_columns != scores_.size()) {
+      return absl::DataLossError(absl::StrCat(path, ": checkpoint has ", d.score_columns,
+                                              " score columns, the schema ", scores_.size()));
+    }
+    next_seq_ = d.next_seq;
+    arrivals_ = d.arrivals;
+    max_priority_ = d.max_priority;
+    const auto counters = CheckpointCounters();
+    for (size_t i = 0; i < counters.size(); ++i) *counters[i] = d.counters[i];
+    limiter_inserts = d.limiter_inserts;
+    limiter_samples = d.limiter_samples;
+    rng_.SetState(d.rng.data());
+    high_water_ = static_cast<Slot>(hw);
+    for (Slot s = 0; s < hw; ++s) meta_[s].gen = d.generations[s];
+    for (size_t k = 0; k < d.items.size(); ++k) {
+      const CheckpointItem& it = d.items[k];
+      // Compaction may have moved the item since (its relocated entry is replayed below) and
+      // dropped the segment: only a location still unlisted after the replay is an error.
+      if (segments_->GetSegment(it.segment) == nullptr) unlisted.push_back(k);
+      if (!fits_schema(it.length)) {
+        return absl::DataLossError(absl::StrCat(path, ": checkpoint entry ", k, " (slot ", it.slot,
+                                                "): a record of ", it.length,
+                                                " bytes cannot hold an item of this schema"));
+      }
+      SlotMeta& m = meta_[it.slot];
+      m.sampled = it.times_sampled;
+      m.group = it.group;
+      m.task = it.task;
+      m.priority = it.priority;
+      m.seq = it.seq;
+      loc_[it.slot] = Location{it.segment, it.offset, it.checksum, it.length};
+      if (!item_bytes_.empty()) item_bytes_[it.slot] = item_bytes;
+      for (size_t c = 0; c < scores_.size(); ++c) {
+        scores_[c][it.slot] = d.scores[k * scores_.size() + c];
+      }
+    }
+  }
+  // Replay the log written after the checkpoint. Generations only grow, so the highest one seen
+  // for a slot is its latest item; a tombstone removes exactly the generation it names.
+  uint64_t replayed = 0;
+  for (const SegmentStore::Recovered::Entry& re : r.entries) {
+    const IndexEntry& e = re.entry;
+    const Slot s = static_cast<Slot>(e.key & 0xFFFFFFFFu);
+    const uint32_t gen = static_cast<uint32_t>(e.key >> 32);
+    if (s >= cap) return too_small(s, re.Where());
+    if (!(e.flags & IndexEntry::kTombstone) && !fits_schema(e.length)) {
+      return absl::DataLossError(absl::StrCat(re.Where(), ": a record of ", e.length,
+                                              " bytes cannot hold an item of this schema"));
+    }
+    if (s >= high_water_) high_water_ = s + 1;
+    SlotMeta& m = meta_[s];
+    if (e.flags & IndexEntry::kTombstone) {
+      if (m.gen == gen && (gen & 1u)) {
+        m.gen = gen + 1;
+        loc_[s] = Location{};
+      }
+      continue;
+    }
+    if (gen < m.gen || !(gen & 1u)) continue;  // superseded
+    if (gen == m.gen) {
+      // The same item again: a copy compaction made (kRelocated). It lives there now.
+      if (m.gen & 1u)
+        loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
+      continue;
+    }
+    m.gen = gen;
+    m.sampled = 0;
+    m.group = e.group;
+    m.task = e.task;
+    m.priority = e.priority;
+    m.seq = e.seq;
+    loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
+    if (!item_bytes_.empty()) {
+      ItemBytesOfRecord(record_layout_, e.length, &item_bytes);  // checked above
+      item_bytes_[s] = item_bytes;
+    }
+    for (std::vector<float>& col : scores_) col[s] = 0.0f;
+    next_seq_ = std::max(next_seq_, e.seq + 1);
+    max_priority_ = std::max(max_priority_, e.priority);
+    ++replayed;
+  }
+  for (size_t k : unlisted) {
+    const CheckpointItem& it = d.items[k];
+    if ((meta_[it.slot].gen & 1u) && segments_->GetSegment(loc_[it.slot].segment) == nullptr) {
+      return absl::DataLossError(absl::StrCat(
+          r.checkpoint_path, ": checkpoint entry ", k, " (slot ", it.slot, ") names segment ",
+          it.segment, ", which the MANIFEST does not list (", SegmentDataName(it.segment),
+          "); nothing was changed: Table::Repair sets what it cannot place aside"));
+    }
+  }
+  // Rebuild the free list, accounting and selectors (in insertion order, so FIFO/LIFO order and
+  // tie-breaks are as before).
+  std::vector<Slot> live;
+  free_head_ = kNoSlot;
+  for (Slot s = high_water_; s-- > 0;) {
+    if (meta_[s].gen & 1u) {
+      live.push_back(s);
+    } else {
+      meta_[s].seq = free_head_;
+      free_head_ = s;
+    }
+  }
+  std::sort(live.begin(), live.end(), [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return meta_[a].seq < meta_[b].seq;
+  });
+  size_ = 0;
+  bytes_ = 0;
+  for (Slot s : live) {
+    ++size_;
+    bytes_ += item_bytes_.empty() ? fixed : item_bytes_[s];
+    const uint32_t len = RecordLength(s);
+    live_bytes_[loc_[s].segment] += FileSpan(len);
+    ++stored_items_;
+    stored_bytes_ += len;
+    if (InSampler(s)) sampler_->Insert(ItemFor(sampler_score_, s));
+    if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, s));
+    EnterCold(s);  // every restored item starts on storage only
+    if (balanced_ != nullptr) ++group_items_[meta_[s].group];
+  }
+  counters_.inserted += replayed;
+  limiter_->RestoreCounters(limiter_inserts + static_cast<int64_t>(replayed), limiter_samples);
+  tier_counters_.recovered_items = size_;
+  // A table reopened with smaller limits sheds what no longer fits.
+  const uint64_t max_bytes = options_.max_bytes;
+  while (size_ > max_items_ || (max_bytes != 0 && bytes_ > max_bytes)) {
+    if (remover_ == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(where, " holds ", size_, " items (", bytes_,
+                                                        " bytes), more than max_items/max_bytes "
+                                                        "allow, and the table has no remover"));
+    }
+    RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TableImpl::Checkpoint() {
+  if (!tiered_ || !storage_open_) return absl::OkStatus();
+  MutexLock w(&writer_mu_);
+  if (options_.durability == Durability::kNone) {
+    // Nothing survives a close in this mode: just write what is queued.
+    bool failed = false;
+    while (WriteGroup(&failed)) {
+    }
+    MutexLock lock(&mu_);
+    return storage_error_;
+  }
+  return CheckpointLocked();
+}
+
+absl::Status TableImpl::CheckpointLocked() {
+  bool failed = false;
+  while (WriteGroup(&failed)) {
+  }
+  {
+    MutexLock lock(&mu_);
+    if (!storage_error_.ok()) return storage_error_;
+  }
+  // Everything written so far is in segments below `first`; what comes later lands in `first` or
+  // above and is replayed on top of the checkpoint.
+  ASSIGN_OR_RETURN(const uint32_t first, segments_->Roll());
+  CheckpointData snapshot;
+  {
+    MutexLock lock(&mu_);
+    snapshot = SnapshotCheckpoint();
+  }
+  // Encoding runs outside the table lock.
+  return segments_->WriteCheckpoint(EncodeCheckpoint(snapshot), first);
+}
+
+}  // namespace strata::internal

@@ -1,0 +1,153 @@
+// TableImpl: changes by key — Delete, DeleteTask, UpdatePriorities, UpdateScores. A stale key is
+// never applied to the item that reused its slot (generation stamps, ForEachLive).
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/table_impl.h"
+#include "strata/status.h"
+
+namespace strata::internal {
+
+absl::StatusOr<size_t> TableImpl::Delete(absl::Span<const Key> keys, std::vector<size_t>* missing) {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  // Each key is resolved when reached, so a key repeated later in `keys` is already stale then
+  // and is reported missing rather than removed twice.
+  size_t removed = 0;
+  ForEachLive(keys, missing, [&](size_t, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    RemoveSlot(slot, Removal::kDeleted);
+    ++removed;
+  });
+  return removed;
+}
+
+absl::StatusOr<size_t> TableImpl::DeleteTask(int32_t task) {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  size_t removed = 0;
+  for (Slot s = 0; s < high_water_; ++s) {
+    if ((meta_[s].gen & 1u) && meta_[s].task == task) {
+      RemoveSlot(s, Removal::kDeleted);
+      ++removed;
+    }
+  }
+  if (tiered_ && removed > 0) WakeWriter();  // the tombstones
+  return removed;
+}
+
+absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
+                                                   absl::Span<const double> priorities,
+                                                   std::vector<size_t>* missing) {
+  if (keys.size() != priorities.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", keys.size(), " keys but ", priorities.size(), " priorities"));
+  }
+  for (size_t i = 0; i < priorities.size(); ++i) {
+    const double p = priorities[i];
+    if (!(p >= 0) || std::isinf(p)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("priorities[", i, "] is ", p, "; priorities must be finite and >= 0"));
+    }
+  }
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  // A repeated key yields several items for one slot; UpdateBatch applies the last, which
+  // carries the last priority.
+  scratch_items_.resize(keys.size());
+  size_t applied = 0;
+  double max_priority = max_priority_;
+  ForEachLive(keys, missing, [&](size_t i, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    SlotMeta& m = meta_[slot];
+    m.priority = priorities[i];
+    max_priority = std::max(max_priority, priorities[i]);
+    scratch_items_[applied++] =
+        SelectorItem{.slot = slot,
+                     .priority = m.priority,
+                     .group = m.group,
+                     .seq = m.seq,
+                     .score = sampler_score_ >= 0 ? scores_[sampler_score_][slot] : 0.0};
+  });
+  scratch_items_.resize(applied);
+  max_priority_ = max_priority;
+  if (tiered_) {
+    // Placement by priority orders the DRAM copies (residency_) and the promotion candidates.
+    if (residency_->needs_updates() || promote_ != nullptr) {
+      for (const SelectorItem& item : scratch_items_) {
+        const Slot s = item.slot;
+        const SelectorItem plain{
+            .slot = s, .priority = item.priority, .group = item.group, .seq = item.seq};
+        if (frame_[s] != kNoFrame && loc_[s].segment != kUnwritten && residency_->needs_updates()) {
+          residency_->Update(plain);
+        } else if (promote_ != nullptr && in_cold_[s]) {
+          promote_->Update(plain);
+        }
+      }
+      if (promote_ != nullptr) WakeMaintenance();
+    }
+  }
+  if (remover_ != nullptr && remover_->needs_updates()) {
+    if (remover_score_ == sampler_score_) {
+      remover_->UpdateBatch(scratch_items_);
+    } else {
+      std::vector<SelectorItem> items = scratch_items_;
+      for (SelectorItem& item : items) {
+        item.score = remover_score_ >= 0 ? scores_[remover_score_][item.slot] : 0.0;
+      }
+      remover_->UpdateBatch(items);
+    }
+  }
+  if (resident_sampling_) {
+    // Only items with a DRAM copy are in the sampler.
+    scratch_items_.erase(
+        std::remove_if(scratch_items_.begin(), scratch_items_.end(),
+                       [this](const SelectorItem& item)
+                           ABSL_NO_THREAD_SAFETY_ANALYSIS { return !InSampler(item.slot); }),
+        scratch_items_.end());
+  }
+  if (sampler_->needs_updates()) sampler_->UpdateBatch(scratch_items_);
+  counters_.priority_updates += applied;
+  return applied;
+}
+
+absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Span<const Key> keys,
+                                               absl::Span<const float> values,
+                                               std::vector<size_t>* missing) {
+  const int c = options_.schema.ScoreIndex(column);
+  if (c < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown score column '", std::string(column), "'"));
+  }
+  if (keys.size() != values.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("got ", keys.size(), " keys but ", values.size(), " scores"));
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) {
+      return absl::InvalidArgumentError(absl::StrCat("scores[", i, "] is NaN"));
+    }
+  }
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(CheckOpen());
+  scratch_slots_.clear();
+  ForEachLive(keys, missing, [&](size_t i, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    scores_[c][slot] = values[i];
+    scratch_slots_.push_back(slot);
+  });
+  if (sampler_score_ == c) {
+    scratch_items_.clear();
+    for (Slot s : scratch_slots_) {
+      if (InSampler(s)) scratch_items_.push_back(ItemFor(c, s));
+    }
+    sampler_->UpdateBatch(scratch_items_);
+  }
+  if (remover_ != nullptr && remover_score_ == c) {
+    scratch_items_.clear();
+    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(c, s));
+    remover_->UpdateBatch(scratch_items_);
+  }
+  counters_.score_updates += scratch_slots_.size();
+  return scratch_slots_.size();
+}
+
+}  // namespace strata::internal
