@@ -243,6 +243,19 @@ void RecordCorpus(const fs::path& dir) {
   std::string huge = three;
   huge[2 + 8] = '\xff';  // the first length's low byte
   Write(dir, "near_length_past_end", huge);
+  // A compressed layout's stored record (fuzz_record.cc's FuzzStored layout).
+  RecordLayout stored;
+  stored.stride = 272;
+  stored.fixed_bytes = 263;
+  stored.fixed = {{.offset = 0, .bytes = 4},
+                  {.offset = 8, .bytes = 256, .zstd = true},
+                  {.offset = 264, .bytes = 3, .zstd = true}};
+  stored.compressed = true;
+  std::string row(272, '\0');
+  for (size_t i = 8; i < 264; ++i) row[i] = static_cast<char>(i % 16 == 0 ? 9 : 0);
+  AlignedBytes out;
+  EncodeStored(stored, reinterpret_cast<const uint8_t*>(row.data()), &out);
+  Write(dir, "real_compressed", std::string("\0\x80", 2) + std::string(out.data(), out.size()));
 }
 
 }  // namespace

@@ -49,7 +49,9 @@ class RecoveryTest : public ::testing::Test {
     ASSERT_TRUE(t.ok()) << t.status();
     for (int i = 0; i < n; i += 50) {
       Insert(**t, i, std::min(50, n - i));
-      if (checkpoint_half && i == n / 2 / 50 * 50) ASSERT_TRUE((*t)->Checkpoint().ok());
+      if (checkpoint_half && i == n / 2 / 50 * 50) {
+        ASSERT_TRUE((*t)->Checkpoint().ok());
+      }
     }
   }
   void Insert(Table& t, int64_t first, int n) {
@@ -124,7 +126,9 @@ class RecoveryTest : public ::testing::Test {
     EXPECT_THAT(t.status().message(), HasSubstr(text));
     EXPECT_THAT(Files(), UnorderedElementsAreArray(before));
     for (size_t i = 0; i < before.size(); ++i) {
-      if (before[i] != "LOCK") EXPECT_EQ(Read(before[i]), contents[i]) << before[i];
+      if (before[i] != "LOCK") {
+        EXPECT_EQ(Read(before[i]), contents[i]) << before[i];
+      }
     }
   }
   // As if the table had crashed before any checkpoint: the open replays every index file.

@@ -88,7 +88,9 @@ class SegmentStoreTest : public ::testing::Test {
     EXPECT_THAT(s.status().message(), HasSubstr(text));
     EXPECT_THAT(Files(), UnorderedElementsAreArray(before));
     for (size_t i = 0; i < before.size(); ++i) {
-      if (before[i] != kLockFile) EXPECT_EQ(Read(before[i]), contents[i]) << before[i];
+      if (before[i] != kLockFile) {
+        EXPECT_EQ(Read(before[i]), contents[i]) << before[i];
+      }
     }
   }
 
