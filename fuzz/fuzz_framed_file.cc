@@ -50,9 +50,6 @@ void FuzzOne(std::string_view file) {
 }  // namespace strata::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view file = strata::fuzz::AsChars(data, size);
-  strata::fuzz::FuzzOne(file);
-  const std::string repaired = strata::fuzz::RepairFrame(file);
-  if (!repaired.empty() && repaired != file) strata::fuzz::FuzzOne(repaired);
+  strata::fuzz::FuzzFramed(data, size, &strata::fuzz::FuzzOne);
   return 0;
 }

@@ -38,6 +38,15 @@ inline std::string RepairFrame(std::string_view data) {
   return out;
 }
 
+// Runs `fuzz_one` on the input as it is, and again with its frame repaired (RepairFrame) when
+// that changes it: the shared body of the targets that read framed files.
+inline void FuzzFramed(const uint8_t* data, size_t size, void (*fuzz_one)(std::string_view)) {
+  const std::string_view file(reinterpret_cast<const char*>(data), size);
+  fuzz_one(file);
+  const std::string repaired = RepairFrame(file);
+  if (!repaired.empty() && repaired != file) fuzz_one(repaired);
+}
+
 inline std::string_view AsChars(const uint8_t* data, size_t size) {
   return std::string_view(reinterpret_cast<const char*>(data), size);
 }
