@@ -133,7 +133,8 @@ nlohmann::json ValidManifestJson() {
   m.table_name = "t";
   m.schema = "{x: uint8[4]}";
   m.segments = {{.id = 2, .sealed = true}};
-  auto body = UnframeFile(kManifestMagic, EncodeManifest(m), "MANIFEST");
+  const std::string file = EncodeManifest(m);  // the body is a view into it
+  auto body = UnframeFile(kManifestMagic, file, "MANIFEST");
   EXPECT_TRUE(body.ok()) << body.status();
   return nlohmann::json::parse(*body);
 }
