@@ -198,7 +198,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     }
   }
   // Replay the log written after the checkpoint. Generations only grow, so the highest one seen
-  // for a slot is its latest item; a tombstone removes exactly the generation it names.
+  // for a slot is its latest item; a tombstone for generation g leaves the slot free at g + 1.
   uint64_t replayed = 0;
   for (const SegmentStore::Recovered::Entry& re : r.entries) {
     const IndexEntry& e = re.entry;
@@ -212,7 +212,10 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     if (s >= high_water_) high_water_ = s + 1;
     SlotMeta& m = meta_[s];
     if (e.flags & IndexEntry::kTombstone) {
-      if (m.gen == gen && (gen & 1u)) {
+      // The slot moved past `gen`: whatever older item the checkpoint or an earlier entry placed
+      // there is gone too. The tombstone may outlive the record it names (compaction dropped
+      // it), so it alone must move the generation on, or a new item would get the dead key.
+      if ((gen & 1u) && gen >= m.gen) {
         m.gen = gen + 1;
         loc_[s] = Location{};
       }

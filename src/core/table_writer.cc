@@ -92,7 +92,14 @@ bool TableImpl::WriteGroup(bool* failed) {
         continue;
       }
       const Slot slot = Resolve(w.key);
-      if (slot == kNoSlot) continue;  // removed before it was written: nothing to store
+      if (slot == kNoSlot) {
+        // Removed before it was written: no record, but a tombstone, so that a crash cannot
+        // give its key (already handed to the caller) to another item.
+        if (options_.durability != Durability::kNone) {
+          entries.push_back(IndexEntry{.flags = IndexEntry::kTombstone, .key = w.key});
+        }
+        continue;
+      }
       const size_t offset = raw.size();
       AppendRecord(slot, &raw);
       const size_t len = raw.size() - offset;

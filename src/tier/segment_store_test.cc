@@ -37,7 +37,9 @@ class SegmentStoreTest : public ::testing::Test {
   std::unique_ptr<SegmentStore> MustOpen(Durability d = Durability::kFlush) {
     auto s = Open(d);
     EXPECT_TRUE(s.ok()) << s.status();
-    if (s.ok()) EXPECT_TRUE((*s)->Start().ok());
+    if (s.ok()) {
+      EXPECT_TRUE((*s)->Start().ok());
+    }
     return s.ok() ? std::move(s).value() : nullptr;
   }
   // Appends one record per key (record = 8 bytes of the key).
