@@ -2,6 +2,7 @@
 // reclamation"). Runs on the writer thread between write groups, one chunk at a time, paced by
 // options.compaction_bytes_per_second.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/table_impl.h"
 #include "strata/status.h"
+#include "tier/compaction_picker.h"
 #include "tier/format.h"
 
 namespace strata::internal {
@@ -25,22 +27,18 @@ bool TableImpl::CompactStep() {
     const std::vector<SegmentInfo> segs = segments_->segments();
     const uint32_t active = segments_->active_segment();
     BackgroundLock lock(this);
-    bool found = false;
-    double best = options_.compaction_live_ratio;
-    uint32_t victim = 0;
+    std::vector<SegmentUsage> usage;
+    usage.reserve(segs.size());
     for (const SegmentInfo& s : segs) {
-      if (s.id == active) continue;
       auto it = live_bytes_.find(s.id);
-      const uint64_t live = it == live_bytes_.end() ? 0 : it->second;
-      const double ratio = s.data_bytes == 0 ? 0.0 : static_cast<double>(live) / s.data_bytes;
-      if (ratio < best || (live == 0 && !found)) {
-        best = ratio;
-        victim = s.id;
-        found = true;
-      }
-      if (found && best == 0.0) break;  // an empty segment: nothing to copy, take it now
+      usage.push_back(SegmentUsage{.id = s.id,
+                                   .data_bytes = s.data_bytes,
+                                   .live_bytes = it == live_bytes_.end() ? 0 : it->second});
     }
-    if (!found) return false;
+    const std::optional<uint32_t> picked =
+        PickCompactionVictim(usage, active, options_.compaction_live_ratio);
+    if (!picked.has_value()) return false;
+    const uint32_t victim = *picked;
     // The victim's live records, in file order (sequential reads).
     std::vector<std::pair<uint32_t, Key>> items;
     for (Slot s = 0; s < high_water_; ++s) {
