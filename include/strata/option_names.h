@@ -51,11 +51,12 @@ struct OptionNames<TierSampling> {
 };
 template <>
 struct OptionNames<Placement> {
-  static constexpr std::array<OptionName<Placement>, 4> kAll = {{
+  static constexpr std::array<OptionName<Placement>, 5> kAll = {{
       {"recent", Placement::kRecent},
       {"priority", Placement::kPriority},
       {"random", Placement::kRandom},
       {"group_balanced", Placement::kGroupBalanced},
+      {"score", Placement::kScore},
   }};
 };
 template <>

@@ -36,6 +36,9 @@ enum class Placement {
                    // the oldest copy of the group with the most copies is dropped, free DRAM is
                    // refilled from the groups with the fewest, and the background thread swaps
                    // until no group with stored items holds 2+ fewer copies than another
+  kScore,  // kExact only. The highest values of the score column placement_score_column
+           // (importance): the lowest is dropped, and stored items whose score rises above the
+           // lowest resident one are promoted in the background
 };
 // Resident sampling: which items a swap exchanges.
 enum class SwapPolicy {
@@ -101,6 +104,7 @@ struct TableOptions {
   // counted, never waited for). Table::SetSwap changes both on a live table.
   double swap_ratio = 0;
   uint32_t swap_interval = 1;
+  std::string placement_score_column;  // Placement::kScore: a score column of the schema
   SwapPolicy swap_policy = SwapPolicy::kRandomInGroup;
   std::string swap_score_column;  // SwapPolicy::kScore: a score column of the schema
   Env* env = nullptr;             // file system to use; nullptr: Env::Posix()

@@ -26,7 +26,7 @@ void ExpectBijection(size_t expected) {
 TEST(OptionNamesTest, EveryEnumRoundTrips) {
   ExpectBijection<Durability>(3);
   ExpectBijection<TierSampling>(2);
-  ExpectBijection<Placement>(4);
+  ExpectBijection<Placement>(5);
   ExpectBijection<SwapPolicy>(2);
   ExpectBijection<InsertionPolicy>(2);
   ExpectBijection<SelectorKind>(7);
@@ -37,6 +37,7 @@ TEST(OptionNamesTest, EveryEnumRoundTrips) {
 TEST(OptionNamesTest, NamesAreTheOnesUsersType) {
   EXPECT_EQ(NameOf(Durability::kFlush), "flush");
   EXPECT_EQ(*ParseName<Placement>("group_balanced"), Placement::kGroupBalanced);
+  EXPECT_EQ(*ParseName<Placement>("score"), Placement::kScore);
   EXPECT_FALSE(ParseName<Durability>("Flush").has_value());  // case matters
   EXPECT_EQ(AllNames<Durability>(), "'none', 'flush', 'sync'");
   EXPECT_EQ(NameOf(static_cast<Durability>(99)), "?");

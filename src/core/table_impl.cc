@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "select/reservoir.h"
+#include "strata/option_names.h"
 #include "strata/status.h"
 
 namespace strata::internal {
@@ -92,11 +93,18 @@ absl::StatusOr<std::unique_ptr<TableImpl>> TableImpl::Create(TableOptions option
           absl::StrCat("options.max_dram_budget_bytes (", options.max_dram_budget_bytes,
                        ") is below dram_budget_bytes (", options.dram_budget_bytes, ")"));
     }
-    if (options.placement == Placement::kPriority &&
+    if ((options.placement == Placement::kPriority || options.placement == Placement::kScore) &&
         options.tier_sampling == TierSampling::kResident) {
       return absl::InvalidArgumentError(
-          "options.placement = kPriority needs tier_sampling = kExact (resident tables keep "
-          "what swaps bring in)");
+          absl::StrCat("options.placement = ", std::string(NameOf(options.placement)),
+                       " needs tier_sampling = exact (resident tables keep what swaps bring in)"));
+    }
+    if (options.placement == Placement::kScore &&
+        options.schema.ScoreIndex(options.placement_score_column) < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.placement = score needs placement_score_column to name a score column of the "
+          "schema; got '",
+          options.placement_score_column, "'"));
     }
     if (options.dram_budget_bytes < options.schema.fixed_row_bytes()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -140,7 +148,6 @@ absl::Status TableImpl::Build() {
                : -1;
   };
   t->sampler_score_ = score_of(o.sampler);
-  t->swap_score_ = o.schema.ScoreIndex(o.swap_score_column);
   t->remover_score_ = o.remover.has_value() ? score_of(*o.remover) : -1;
 
   size_t rows = cap;
@@ -153,7 +160,7 @@ absl::Status TableImpl::Build() {
     // Spare rows receive swap-ins and promotions while their reads are in flight, so that
     // switching an item in is O(1) under the lock (about 1/8 of the budget, 8..256 rows).
     if (o.tier_sampling == TierSampling::kResident || o.placement == Placement::kPriority ||
-        o.placement == Placement::kGroupBalanced) {
+        o.placement == Placement::kGroupBalanced || o.placement == Placement::kScore) {
       t->spare_rows_ = std::clamp<uint64_t>(t->frames_ / 8, 8, 256);
     }
     rows = t->frames_ + t->spare_rows_;
@@ -301,11 +308,8 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   if (tiered_) {
     frame_[slot] = row;
     frame_slot_[row] = slot;
-    if (balanced_ != nullptr) {
-      ++dirty_copies_[meta_[slot].group];
-      ++group_items_[meta_[slot].group];
-    }
     loc_[slot] = Location{};  // unwritten until the writer thread stores it
+    Transit(slot, Residence::kNone, Residence::kDirty);
     Enqueue(MakeKey(gen, slot), /*tombstone=*/false);
   }
   sampler_->Insert(ItemFor(sampler_score_, slot));
@@ -319,7 +323,6 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
 }
 
 void TableImpl::RemoveSlot(Slot slot, Removal why) {
-  if (balanced_ != nullptr) --group_items_[meta_[slot].group];
   if (InSampler(slot)) sampler_->Remove(slot);
   if (remover_ != nullptr) remover_->Remove(slot);
   if (tiered_) {

@@ -43,12 +43,11 @@
 #include "core/row_store.h"
 #include "io/async_reader.h"
 #include "limit/rate_limiter.h"
-#include "select/group_balanced.h"
+#include "placement/placement_policy.h"
 #include "select/selector.h"
 #include "strata/table.h"
 #include "tier/checkpoint.h"
 #include "tier/cold_reader.h"
-#include "tier/cold_set.h"
 #include "tier/record_codec.h"
 #include "tier/segment_store.h"
 #include "util/aligned_bytes.h"
@@ -250,10 +249,19 @@ class TableImpl {
   bool InSampler(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !resident_sampling_ || frame_[slot] != kNoFrame;
   }
-  // A stored item without a DRAM copy joins / leaves the structures that pick swap-ins and
-  // promotions (cold_, promote_).
-  void EnterCold(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void LeaveCold(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Where a live slot of a table with storage is, as placement sees it.
+  Residence ResidenceOf(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (frame_[slot] != kNoFrame) {
+      return loc_[slot].segment == kUnwritten ? Residence::kDirty : Residence::kClean;
+    }
+    return in_cold_[slot] ? Residence::kCold : Residence::kMoving;
+  }
+  // Tells the placement policy that `slot` moved from `from` to `to` (kNone: not live).
+  void Transit(Slot slot, Residence from, Residence to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells it that the live `slot`'s priority or its score changed.
+  void TellPlacement(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    placement_->Update(ItemFor(placement_->score_column(), slot), ResidenceOf(slot));
+  }
   // Resident mode: after a sampled batch, maybe queue a swap of some of its items.
   void MaybeQueueSwap(const Slot* slots, size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeMaintenance();
@@ -361,16 +369,8 @@ class TableImpl {
   uint64_t resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t resident_items_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t clean_resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // resident and already written
-  // Clean resident items (record written), in demotion order: the placement policy.
-  std::unique_ptr<Selector> residency_ ABSL_GUARDED_BY(mu_);
-  GroupBalancedSelector* balanced_ ABSL_GUARDED_BY(mu_) = nullptr;  // residency_, kGroupBalanced
-  // kGroupBalanced: per group, DRAM copies not written yet (not in residency_).
-  absl::flat_hash_map<int32_t, int64_t> dirty_copies_ ABSL_GUARDED_BY(mu_);
-  // kGroupBalanced: live items per group (TierInfo::groups without a scan).
-  absl::flat_hash_map<int32_t, uint64_t> group_items_ ABSL_GUARDED_BY(mu_);
-  // The DRAM copy to drop next: residency_'s victim; kGroupBalanced: the oldest written copy of
-  // the group with the most copies, written or not. Precondition: residency_ is not empty.
-  Slot DemotionVictim() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Which items keep a DRAM copy (src/placement/): told every Residence change (Transit).
+  std::unique_ptr<PlacementPolicy> placement_ ABSL_GUARDED_BY(mu_);
   std::deque<PendingWrite> write_queue_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;     // tickets handed to queued writes
   uint64_t durable_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // every ticket <= this is written
@@ -381,11 +381,8 @@ class TableImpl {
   uint64_t stored_items_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   TierInfo tier_counters_ ABSL_GUARDED_BY(mu_);
-  const bool resident_sampling_;                            // TierSampling::kResident
-  std::unique_ptr<ColdSet> cold_ ABSL_GUARDED_BY(mu_);      // resident mode: swap-in candidates
-  std::unique_ptr<Selector> promote_ ABSL_GUARDED_BY(mu_);  // Placement::kPriority: cold, max first
-  std::vector<uint8_t> in_cold_ ABSL_GUARDED_BY(mu_);       // per slot: in cold_ / promote_
-  int swap_score_ = -1;                                     // score column of SwapPolicy::kScore
+  const bool resident_sampling_;                       // TierSampling::kResident
+  std::vector<uint8_t> in_cold_ ABSL_GUARDED_BY(mu_);  // per slot: Residence::kCold
   uint64_t batches_since_swap_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::vector<Key>> swap_requests_ ABSL_GUARDED_BY(mu_);
   // The maintenance thread: swaps, promotions, warm-up after open.
@@ -396,16 +393,6 @@ class TableImpl {
   // A spare row being filled by SwapIn: it belongs to the maintenance thread until SwapIn hands
   // it over under the lock, so it is written without the lock.
   uint8_t* SpareRow(uint32_t frame) ABSL_NO_THREAD_SAFETY_ANALYSIS { return store_.row_ptr(frame); }
-  // Placement::kGroupBalanced: a random stored-only item of the group with the fewest DRAM copies
-  // by `copies` (group -> copies; absent: 0), that count in `*fewest`; kNoSlot if none.
-  // kGroupBalanced: of the groups with a written DRAM copy (one that can be dropped), the one
-  // with the most `copies` (ties: the smallest id). Precondition: residency_ is not empty.
-  int32_t MostCopies(const absl::flat_hash_map<int32_t, int64_t>& copies) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // kGroupBalanced: per group, its DRAM copies, written or not.
-  absl::flat_hash_map<int32_t, int64_t> BalancedCopies() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Slot PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,
-                        int64_t* fewest = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Decodes a verified record into spare row `frame` (the row image, unless it was read in
   // place, and the bytes fields); false if its lengths do not add up.
   bool FillSpare(uint32_t frame, std::string_view record) ABSL_NO_THREAD_SAFETY_ANALYSIS;

@@ -54,24 +54,18 @@ absl::Status TableImpl::OpenStorage() {
     for (uint64_t f = 0; f < spare_rows_; ++f) {
       spare_frames_.push_back(static_cast<uint32_t>(frames_ + f));
     }
-    // The residency order is the placement policy: which DRAM copy is dropped first.
-    // kGroupBalanced: oldest DRAM copy (the order residency_ saw them) of the largest group.
-    const bool balanced = options_.placement == Placement::kGroupBalanced;
-    if (balanced) {
-      auto order = std::make_unique<GroupBalancedSelector>(GroupBalanced(), cap);
-      balanced_ = order.get();
-      residency_ = std::move(order);
-    } else {
-      const SelectorOptions order = options_.placement == Placement::kRandom     ? Uniform()
-                                    : options_.placement == Placement::kPriority ? MinHeap()
-                                                                                 : Fifo();
-      ASSIGN_OR_RETURN(residency_, MakeSelector(order, cap, {}));
-    }
+    // The placement policy: which items keep a DRAM copy. It looks items up through the
+    // table's metadata, under the table's lock (every policy call is made with it held).
+    PlacementOptions po{.placement = options_.placement,
+                        .score_column = options_.schema.ScoreIndex(options_.placement_score_column),
+                        .resident = resident_sampling_,
+                        .swap_policy = options_.swap_policy,
+                        .swap_score_column = options_.schema.ScoreIndex(options_.swap_score_column),
+                        .lookup = [this](Slot slot, int column) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                          return ItemFor(column, slot);
+                        }};
+    ASSIGN_OR_RETURN(placement_, MakePlacement(po, cap));
     in_cold_.assign(cap, 0);
-    if (resident_sampling_ || balanced) cold_ = std::make_unique<ColdSet>(cap);
-    if (!resident_sampling_ && options_.placement == Placement::kPriority) {
-      ASSIGN_OR_RETURN(promote_, MakeSelector(MaxHeap(), cap, {}));
-    }
     tier_counters_.reader = reader_->stats().backend;
     tier_counters_.bad_index_entries = recovered.bad_entries;
     if (recovered.existed) RETURN_IF_ERROR(Restore(recovered));
@@ -79,10 +73,12 @@ absl::Status TableImpl::OpenStorage() {
   // Only once the recovered state is accepted does anything in the directory change.
   RETURN_IF_ERROR(segments_->Start());
   writer_ = std::thread([this] { WriterLoop(); });
-  if (resident_sampling_ || options_.placement == Placement::kPriority ||
-      options_.placement == Placement::kGroupBalanced) {
-    maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  bool maintained;
+  {
+    MutexLock lock(&mu_);
+    maintained = placement_->has_maintenance();
   }
+  if (maintained) maintenance_ = std::thread([this] { MaintenanceLoop(); });
   storage_open_ = true;
   // A fresh checkpoint makes the next open fast and no longer depends on the replayed log.
   if (!recovered.entries.empty()) RETURN_IF_ERROR(Checkpoint());
@@ -279,8 +275,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     stored_bytes_ += len;
     if (InSampler(s)) sampler_->Insert(ItemFor(sampler_score_, s));
     if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, s));
-    EnterCold(s);  // every restored item starts on storage only
-    if (balanced_ != nullptr) ++group_items_[meta_[s].group];
+    Transit(s, Residence::kNone, Residence::kCold);  // every restored item starts on storage only
   }
   counters_.inserted += replayed;
   limiter_->RestoreCounters(limiter_inserts + static_cast<int64_t>(replayed), limiter_samples);

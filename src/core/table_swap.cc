@@ -17,23 +17,8 @@ namespace {
 
 constexpr size_t kMaxPendingSwaps = 4;    // swap requests queued; more are skipped (counted)
 constexpr size_t kMaxPairsPerStep = 256;  // promotions / warm-up reads per step
-constexpr int kScoreCandidates = 4;       // SwapPolicy::kScore: stored candidates per swap
 
 }  // namespace
-
-void TableImpl::EnterCold(Slot slot) {
-  if (in_cold_[slot] || loc_[slot].segment == kUnwritten) return;
-  in_cold_[slot] = 1;
-  if (cold_ != nullptr) cold_->Insert(slot, meta_[slot].group);
-  if (promote_ != nullptr) promote_->Insert(ItemFor(-1, slot));
-}
-
-void TableImpl::LeaveCold(Slot slot) {
-  if (!in_cold_[slot]) return;
-  in_cold_[slot] = 0;
-  if (cold_ != nullptr) cold_->Remove(slot, meta_[slot].group);
-  if (promote_ != nullptr) promote_->Remove(slot);
-}
 
 void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
   const double ratio = swap_ratio_;
@@ -50,18 +35,11 @@ void TableImpl::MaybeQueueSwap(const Slot* slots, size_t n) {
     tier_counters_.swaps_skipped += k;  // training never waits for the swapper
     return;
   }
-  // The victims: k of the batch's items, at random (a repeated one is skipped by the swapper),
-  // or the k lowest-score ones (the best learned go out first).
-  std::vector<Slot> chosen(slots, slots + n);
-  if (options_.swap_policy == SwapPolicy::kScore) {
-    std::partial_sort(chosen.begin(), chosen.begin() + static_cast<ptrdiff_t>(k), chosen.end(),
-                      [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                        return scores_[swap_score_][a] < scores_[swap_score_][b];
-                      });
-  } else {
-    for (size_t i = 0; i < k; ++i) std::swap(chosen[i], chosen[i + rng_.UniformInt(n - i)]);
-  }
-  chosen.resize(k);
+  // The victims: k of the batch's items, as the placement policy's swapper chooses them.
+  std::vector<PlacementItem> batch(n);
+  for (size_t i = 0; i < n; ++i) batch[i] = ItemFor(placement_->score_column(), slots[i]);
+  std::vector<Slot> chosen;
+  placement_->ChooseSwapVictims(batch, k, rng_, &chosen);
   std::vector<Key> victims;
   victims.reserve(chosen.size());
   for (Slot s : chosen) victims.push_back(KeyOf(s));
@@ -108,129 +86,41 @@ bool TableImpl::MaintenanceStep() {
   {
     BackgroundLock lock(this);
     if (closed_) return false;
-    auto stored_clean_resident = [&](Slot s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return s != kNoSlot && frame_[s] != kNoFrame && loc_[s].segment != kUnwritten;
-    };
-    // Stored items that fit into free frames under the budget (after an open, deletions, or a
-    // larger budget).
-    const uint64_t row = options_.schema.fixed_row_bytes();
-    size_t room_items = free_frames_.size();
-    if (row > 0) {
-      room_items = std::min<uint64_t>(
-          room_items, (dram_budget_ - std::min(dram_budget_, resident_bytes_)) / row);
-    }
+    std::vector<PlacementMove> moves;
     if (!swap_requests_.empty()) {
-      // Resident mode: each victim of the batch is replaced by a stored item (of its group).
+      // Resident mode: each victim of the batch still clean in DRAM gets a replacement.
       is_swap = true;
       std::vector<Key> victims = std::move(swap_requests_.front());
       swap_requests_.pop_front();
+      std::vector<PlacementItem> items;
       for (Key vk : victims) {
         const Slot v = Resolve(vk);
-        if (!stored_clean_resident(v)) continue;
-        const int32_t group = meta_[v].group;
-        Slot in = cold_->Pick(group, rng_);
-        if (in != kNoSlot && options_.swap_policy == SwapPolicy::kScore) {
-          for (int c = 1; c < kScoreCandidates; ++c) {  // the hardest of a few candidates
-            const Slot other = cold_->Pick(group, rng_);
-            if (scores_[swap_score_][other] > scores_[swap_score_][in]) in = other;
-          }
+        if (v != kNoSlot && ResidenceOf(v) == Residence::kClean) {
+          items.push_back(ItemFor(placement_->score_column(), v));
         }
-        if (in == kNoSlot) continue;  // nothing of that group is on storage only
-        LeaveCold(in);                // reserved: not picked twice
-        pairs.push_back(SwapPair{v, vk, in, KeyOf(in)});
       }
-    } else if (!write_queue_.empty()) {
-      // Inserts are in progress: they take the free frames (refilling them from storage now
-      // would read items the next insert drops again), and the balance counts are moving.
-    } else if (room_items > 0 && ((cold_ != nullptr && cold_->size() > 0) ||
-                                  (promote_ != nullptr && promote_->size() > 0))) {
-      // Load stored items into the free frames: at random (resident mode), the groups with the
-      // fewest copies first (group-balanced placement) or the highest priorities first.
-      // kGroupBalanced: copies per group, counting the picks of this step.
-      absl::flat_hash_map<int32_t, int64_t> copies;
-      if (balanced_ != nullptr) copies = BalancedCopies();
-      for (size_t i = 0; i < std::min(room_items, kMaxPairsPerStep); ++i) {
-        const Slot in = balanced_ != nullptr   ? PickFewestCopies(copies)
-                        : cold_ != nullptr     ? cold_->PickAny(rng_)
-                        : promote_->size() > 0 ? promote_->Victim(rng_)
-                                               : kNoSlot;
-        if (in == kNoSlot) break;
-        LeaveCold(in);
-        if (balanced_ != nullptr) ++copies[meta_[in].group];
-        pairs.push_back(SwapPair{kNoSlot, kNoKey, in, KeyOf(in)});
+      placement_->PlanSwaps(items, rng_, &moves);
+    } else {
+      // Stored items that fit into free frames under the budget (after an open, deletions, or
+      // a larger budget); promotions and rebalancing otherwise.
+      MaintenanceRoom room{.free_items = free_frames_.size(),
+                           .max_moves = kMaxPairsPerStep,
+                           .inserts_pending = !write_queue_.empty()};
+      const uint64_t row = options_.schema.fixed_row_bytes();
+      if (row > 0) {
+        room.free_items = std::min<uint64_t>(
+            room.free_items, (dram_budget_ - std::min(dram_budget_, resident_bytes_)) / row);
       }
-    } else if (balanced_ != nullptr) {
-      // Group-balanced placement: move DRAM from the group with the most copies to a group with
-      // stored items and the fewest, until no such group is 2+ copies behind.
-      absl::flat_hash_map<int32_t, int64_t> copies = BalancedCopies();  // + pairs of this step
-      std::vector<Slot> taken;
-      while (pairs.size() < kMaxPairsPerStep && balanced_->size() > 0) {
-        int64_t fewest = 0;
-        const Slot in = PickFewestCopies(copies, &fewest);
-        if (in == kNoSlot) break;
-        const int32_t most_group = MostCopies(copies);
-        if (copies[most_group] <= fewest + 1) break;
-        const Slot out = balanced_->VictimIn(most_group, rng_);
-        residency_->Remove(out);  // out of the order while the pair is pending
-        taken.push_back(out);
-        LeaveCold(in);
-        --copies[most_group];
-        ++copies[meta_[in].group];
-        pairs.push_back(SwapPair{out, KeyOf(out), in, KeyOf(in)});
-      }
-      for (Slot out : taken) residency_->Insert(ItemFor(-1, out));
-    } else if (promote_ != nullptr) {
-      // Priority placement: promote while a stored item outranks the lowest resident one.
-      std::vector<Slot> lowest;
-      while (pairs.size() < kMaxPairsPerStep && promote_->size() > 0 && residency_->size() > 0) {
-        const Slot in = promote_->Victim(rng_);
-        const Slot out = residency_->Victim(rng_);
-        if (meta_[in].priority <= meta_[out].priority) break;
-        // Take `out` out of the order while the pair is pending, so the next pair differs.
-        residency_->Remove(out);
-        lowest.push_back(out);
-        LeaveCold(in);
-        pairs.push_back(SwapPair{out, KeyOf(out), in, KeyOf(in)});
-      }
-      for (Slot out : lowest) residency_->Insert(ItemFor(-1, out));
+      placement_->PlanMaintenance(room, rng_, &moves);
+    }
+    for (const PlacementMove& m : moves) {
+      in_cold_[m.in] = 0;  // the plan made it Residence::kMoving
+      pairs.push_back(SwapPair{m.out, m.out == kNoSlot ? kNoKey : KeyOf(m.out), m.in, KeyOf(m.in)});
     }
   }
   if (pairs.empty()) return false;
   SwapIn(std::move(pairs), is_swap);
   return true;
-}
-
-int32_t TableImpl::MostCopies(const absl::flat_hash_map<int32_t, int64_t>& copies) const {
-  int32_t most_group = 0;
-  int64_t most = -1;
-  balanced_->ForEachGroup([&](int32_t g, size_t) {
-    const auto it = copies.find(g);
-    const int64_t n = it == copies.end() ? 0 : it->second;
-    if (n > most || (n == most && g < most_group)) most = n, most_group = g;
-  });
-  return most_group;
-}
-
-absl::flat_hash_map<int32_t, int64_t> TableImpl::BalancedCopies() const {
-  absl::flat_hash_map<int32_t, int64_t> copies = dirty_copies_;
-  balanced_->ForEachGroup([&](int32_t g, size_t n) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    copies[g] += static_cast<int64_t>(n);
-  });
-  return copies;
-}
-
-Slot TableImpl::PickFewestCopies(const absl::flat_hash_map<int32_t, int64_t>& copies,
-                                 int64_t* fewest) {
-  int32_t best_group = 0;
-  int64_t best = -1;
-  cold_->ForEachGroup([&](int32_t g, size_t) {
-    const auto it = copies.find(g);
-    const int64_t n = it == copies.end() ? 0 : it->second;
-    if (best < 0 || n < best || (n == best && g < best_group)) best = n, best_group = g;
-  });
-  if (best < 0) return kNoSlot;
-  if (fewest != nullptr) *fewest = best;
-  return cold_->Pick(best_group, rng_);
 }
 
 bool TableImpl::FillSpare(uint32_t frame, std::string_view record) {
@@ -270,7 +160,9 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
     if (pairs.size() > spare_frames_.size()) {
       for (size_t i = spare_frames_.size(); i < pairs.size(); ++i) {
         const Slot in = Resolve(pairs[i].in_key);
-        if (in != kNoSlot && frame_[in] == kNoFrame) EnterCold(in);
+        if (in != kNoSlot && ResidenceOf(in) == Residence::kMoving) {
+          Transit(in, Residence::kMoving, Residence::kCold);
+        }
       }
       pairs.resize(spare_frames_.size());
     }
@@ -348,7 +240,10 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
     if (!good[i] || !in_valid || !room) {
       if (has_bytes) store_.ReleaseBytes(r.frame);
       spare_frames_.push_back(r.frame);
-      if (in_valid) EnterCold(in);  // back to the candidates (a bad read shows at Sample)
+      // Back to the candidates (a bad read shows at Sample; compaction may have moved it).
+      if (in != kNoSlot && ResidenceOf(in) == Residence::kMoving) {
+        Transit(in, Residence::kMoving, Residence::kCold);
+      }
       continue;
     }
     if (victim != kNoSlot) Demote(victim);  // its row is now the last free one
@@ -360,7 +255,7 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
     resident_bytes_ += in_bytes;
     clean_resident_bytes_ += in_bytes;
     ++resident_items_;
-    residency_->Insert(ItemFor(-1, in));
+    Transit(in, Residence::kMoving, Residence::kClean);
     if (resident_sampling_) sampler_->Insert(ItemFor(sampler_score_, in));
     tier_counters_.swap_bytes += r.length;
     if (is_swap) {

@@ -26,7 +26,7 @@ void TableImpl::AppendRecord(Slot slot, AlignedBytes* out) const {
 bool TableImpl::FrameAvailable(uint64_t bytes) const {
   // Dirty items (not yet written) cannot give up their frames; clean ones can be demoted.
   const uint64_t dirty = resident_bytes_ - clean_resident_bytes_;
-  return (!free_frames_.empty() || residency_->size() > 0) && dirty + bytes <= dram_budget_;
+  return (!free_frames_.empty() || placement_->droppable() > 0) && dirty + bytes <= dram_budget_;
 }
 
 absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
@@ -57,7 +57,7 @@ absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
 
 uint32_t TableImpl::TakeFrame(uint64_t bytes) {
   while (free_frames_.empty() || resident_bytes_ + bytes > dram_budget_) {
-    Demote(DemotionVictim());
+    Demote(placement_->NextDemotion(rng_));
   }
   const uint32_t frame = free_frames_.back();
   free_frames_.pop_back();
@@ -66,21 +66,21 @@ uint32_t TableImpl::TakeFrame(uint64_t bytes) {
   return frame;
 }
 
-Slot TableImpl::DemotionVictim() {
-  if (balanced_ == nullptr) return residency_->Victim(rng_);
-  // Counting unwritten copies too (they cannot be dropped yet, but they count: a stream of new
-  // items must not push every written copy of the other groups out first).
-  return balanced_->VictimIn(MostCopies(BalancedCopies()), rng_);
+void TableImpl::Transit(Slot slot, Residence from, Residence to) {
+  const PlacementItem item = ItemFor(placement_->score_column(), slot);
+  if (from != Residence::kNone) placement_->Leave(item, from);
+  if (from == Residence::kCold) in_cold_[slot] = 0;
+  if (to != Residence::kNone) placement_->Enter(item, to);
+  if (to == Residence::kCold) in_cold_[slot] = 1;
 }
 
 void TableImpl::Demote(Slot slot) {
-  residency_->Remove(slot);
   if (resident_sampling_) sampler_->Remove(slot);
   const uint64_t bytes =
       item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
   clean_resident_bytes_ -= bytes;
   ReleaseFrameOf(slot, bytes);
-  EnterCold(slot);
+  Transit(slot, Residence::kClean, Residence::kCold);
   ++tier_counters_.demotions;
 }
 
@@ -99,7 +99,7 @@ void TableImpl::ReleaseFrame(Slot slot) {
       item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
   const Location loc = loc_[slot];
   const bool stored = loc.segment != kUnwritten;
-  if (in_cold_[slot]) LeaveCold(slot);
+  Transit(slot, ResidenceOf(slot), Residence::kNone);
   if (stored) {
     const uint32_t len = RecordLength(slot);
     live_bytes_[loc.segment] -= FileSpan(len);
@@ -108,12 +108,7 @@ void TableImpl::ReleaseFrame(Slot slot) {
     Enqueue(KeyOf(slot), /*tombstone=*/true);
   }
   if (frame_[slot] != kNoFrame) {
-    if (stored) {
-      residency_->Remove(slot);
-      clean_resident_bytes_ -= bytes;
-    } else if (balanced_ != nullptr) {
-      --dirty_copies_[meta_[slot].group];
-    }
+    if (stored) clean_resident_bytes_ -= bytes;
     ReleaseFrameOf(slot, bytes);
   }
   loc_[slot] = Location{};
@@ -153,14 +148,14 @@ absl::Status TableImpl::Resize(uint64_t max_items, uint64_t dram_budget) {
   dram_budget_ = dram_budget;
   // Drop clean copies in placement order; unwritten ones keep their frames until written.
   for (;;) {
-    while (resident_bytes_ > dram_budget_ && residency_->size() > 0) {
-      Demote(DemotionVictim());
+    while (resident_bytes_ > dram_budget_ && placement_->droppable() > 0) {
+      Demote(placement_->NextDemotion(rng_));
     }
     if (resident_bytes_ <= dram_budget_) break;
     WakeWriter();
     mu_.AwaitWithDeadline(
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return closed_ || !storage_error_.ok() || residency_->size() > 0;
+          return closed_ || !storage_error_.ok() || placement_->droppable() > 0;
         },
         absl::InfiniteFuture());
     if (closed_) return absl::CancelledError(absl::StrCat("table '", name, "' was closed"));
@@ -369,19 +364,7 @@ void TableImpl::TierInfoLocked(TierInfo* t) const {
   t->swap_interval = swap_interval_;
   t->dram_budget_bytes = dram_budget_;
   t->groups.clear();
-  if (balanced_ != nullptr) {
-    absl::flat_hash_map<int32_t, TierInfo::Group> groups;
-    balanced_->ForEachGroup([&](int32_t g, size_t n) { groups[g].dram_items = n; });
-    for (const auto& [g, n] : group_items_) {
-      if (n > 0) groups[g].items = n;
-    }
-    for (auto& [g, entry] : groups) {
-      entry.group = g;
-      t->groups.push_back(entry);
-    }
-    std::sort(t->groups.begin(), t->groups.end(),
-              [](const TierInfo::Group& a, const TierInfo::Group& b) { return a.group < b.group; });
-  }
+  placement_->Describe(t);
 }
 
 absl::Status TableImpl::CheckTierInvariants() const {
@@ -449,27 +432,11 @@ absl::Status TableImpl::CheckTierInvariants() const {
                                               it == live_bytes_.end() ? 0 : it->second));
     }
   }
-  if (residency_->size() != clean_resident.size()) {
-    return absl::InternalError(absl::StrCat("residency order holds ", residency_->size(),
-                                            " items, expected ", clean_resident.size()));
+  absl::flat_hash_map<int32_t, uint64_t> items_per_group;
+  for (Slot s = 0; s < high_water_; ++s) {
+    if (meta_[s].gen & 1u) ++items_per_group[meta_[s].group];
   }
-  if (balanced_ != nullptr) {
-    absl::flat_hash_map<int32_t, uint64_t> items;
-    for (Slot s = 0; s < high_water_; ++s) {
-      if (meta_[s].gen & 1u) ++items[meta_[s].group];
-    }
-    for (const auto& [g, n] : group_items_) {
-      const auto it = items.find(g);
-      if ((it == items.end() ? 0 : it->second) != n) {
-        return absl::InternalError(absl::StrCat(
-            "group ", g, " holds ", it == items.end() ? 0 : it->second, " items, counted ", n));
-      }
-    }
-    if (items.size() > group_items_.size()) {
-      return absl::InternalError("a group's items are not counted");
-    }
-  }
-  return residency_->CheckInvariants(clean_resident);
+  return placement_->CheckInvariants(clean_resident, items_per_group);
 }
 
 }  // namespace strata::internal

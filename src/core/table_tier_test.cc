@@ -1141,6 +1141,86 @@ TEST_F(TierTest, PriorityPlacementPromotesRisingItems) {
   EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
 }
 
+// Score residency (Placement::kScore): DRAM keeps the highest values of a score column. Under
+// sampling proportional to that score, its DRAM hit rate is the score mass of the top
+// dram_items items, against the mass of whatever items `recent` happens to keep.
+TEST_F(TierTest, ScorePlacementBeatsRecentUnderScoreProportionalSampling) {
+  constexpr int kItems = 2000;
+  constexpr int kDram = 200;
+  // Zipf-like importance, 1 / rank, in an order unrelated to insertion.
+  std::vector<int> rank(kItems);
+  for (int i = 0; i < kItems; ++i) rank[i] = i;
+  internal::Rng rng(11);
+  for (int i = kItems - 1; i > 0; --i) std::swap(rank[i], rank[rng.UniformInt(i + 1)]);
+  std::vector<double> score(kItems);
+  double total = 0;
+  for (int i = 0; i < kItems; ++i) total += score[i] = 1.0 / (rank[i] + 1);
+  double top_mass = 0;  // what score placement keeps: ranks 0..kDram-1
+  for (int r = 0; r < kDram; ++r) top_mass += 1.0 / (r + 1) / total;
+  double recent_mass = 0;  // what recent keeps: the last kDram inserted
+  for (int i = kItems - kDram; i < kItems; ++i) recent_mass += score[i] / total;
+  ASSERT_GT(top_mass, recent_mass + 0.3);  // ~0.72 vs ~0.1 (this seed)
+
+  auto hit_rate = [&](Placement placement) {
+    auto mem = NewMemEnv();
+    TableOptions o = Tiered(mem.get(), "/score", kDram, kItems);
+    o.placement = placement;
+    o.placement_score_column = "loss";
+    o.sampler = Prioritized(/*alpha=*/1.0, /*beta=*/0.0);
+    o.seed = 5;
+    auto t = Open(o);
+    std::vector<Key> keys;
+    EXPECT_TRUE(InsertIds(*t, 0, kItems, &keys, score).ok());
+    std::vector<float> loss(score.begin(), score.end());
+    EXPECT_EQ(*t->UpdateScores("loss", keys, loss), static_cast<size_t>(kItems));
+    EXPECT_TRUE(t->Checkpoint().ok());  // every record written: every copy may move
+    // Let the maintenance thread converge (score placement promotes the high scores).
+    uint64_t last = ~uint64_t{0};
+    for (int i = 0; i < 300; ++i) {
+      const uint64_t now = t->info().tier.promotions;
+      if (now == last) break;
+      last = now;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_LE(t->info().tier.dram_items, static_cast<uint64_t>(kDram));
+    const TierInfo before = t->info().tier;
+    SampleBatch out;
+    for (int b = 0; b < 50; ++b) {
+      EXPECT_TRUE(t->Sample({.batch_size = 256}, &out).ok());
+      CheckRows(out);
+    }
+    const TierInfo after = t->info().tier;
+    EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+    const double hits = static_cast<double>(after.dram_hits - before.dram_hits);
+    const double misses = static_cast<double>(after.dram_misses - before.dram_misses);
+    return hits / (hits + misses);
+  };
+  // 12,800 draws: the sd of a hit rate is <= sqrt(0.25 / 12800) = 0.0044; 6 sd = 0.027.
+  const double score_rate = hit_rate(Placement::kScore);
+  const double recent_rate = hit_rate(Placement::kRecent);
+  EXPECT_NEAR(score_rate, top_mass, 0.027);
+  EXPECT_NEAR(recent_rate, recent_mass, 0.027);
+  EXPECT_GT(score_rate, recent_rate + 0.3);
+  std::printf("DRAM hit rate under score-proportional sampling: score %.3f (top-%d mass %.3f), "
+              "recent %.3f (its mass %.3f)\n",
+              score_rate, kDram, top_mass, recent_rate, recent_mass);
+}
+
+TEST_F(TierTest, ScorePlacementNeedsAScoreColumnAndExactSampling) {
+  TableOptions o = Tiered(mem_.get(), dir_, 10, 100);
+  o.placement = Placement::kScore;
+  o.placement_score_column = "nope";
+  auto t = Table::Create(o);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(t.status().message(), HasSubstr("placement_score_column"));
+  EXPECT_THAT(t.status().message(), HasSubstr("'nope'"));
+  o.placement_score_column = "loss";
+  o.tier_sampling = TierSampling::kResident;
+  t = Table::Create(o);
+  ASSERT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(t.status().message(), HasSubstr("tier_sampling = exact"));
+}
+
 TEST_F(TierTest, RandomPlacementKeepsTheBudget) {
   TableOptions o = Tiered(mem_.get(), dir_, 10, 1000);
   o.placement = Placement::kRandom;

@@ -70,21 +70,9 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
   });
   scratch_items_.resize(applied);
   max_priority_ = max_priority;
-  if (tiered_) {
-    // Placement by priority orders the DRAM copies (residency_) and the promotion candidates.
-    if (residency_->needs_updates() || promote_ != nullptr) {
-      for (const SelectorItem& item : scratch_items_) {
-        const Slot s = item.slot;
-        const SelectorItem plain{
-            .slot = s, .priority = item.priority, .group = item.group, .seq = item.seq};
-        if (frame_[s] != kNoFrame && loc_[s].segment != kUnwritten && residency_->needs_updates()) {
-          residency_->Update(plain);
-        } else if (promote_ != nullptr && in_cold_[s]) {
-          promote_->Update(plain);
-        }
-      }
-      if (promote_ != nullptr) WakeMaintenance();
-    }
+  if (tiered_ && placement_->orders_by_priority()) {
+    for (const SelectorItem& item : scratch_items_) TellPlacement(item.slot);
+    WakeMaintenance();
   }
   if (remover_ != nullptr && remover_->needs_updates()) {
     if (remover_score_ == sampler_score_) {
@@ -145,6 +133,10 @@ absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Sp
     scratch_items_.clear();
     for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(c, s));
     remover_->UpdateBatch(scratch_items_);
+  }
+  if (tiered_ && placement_->score_column() == c) {
+    for (Slot s : scratch_slots_) TellPlacement(s);
+    if (!resident_sampling_) WakeMaintenance();  // promotions (a swapper is woken by batches)
   }
   counters_.score_updates += scratch_slots_.size();
   return scratch_slots_.size();

@@ -156,8 +156,7 @@ bool TableImpl::WriteGroup(bool* failed) {
     // Now clean: its frame may be given up.
     clean_resident_bytes_ +=
         item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
-    residency_->Insert(ItemFor(-1, slot));
-    if (balanced_ != nullptr) --dirty_copies_[meta_[slot].group];
+    Transit(slot, Residence::kDirty, Residence::kClean);
   }
   durable_ticket_ = taken.back().ticket;
   return true;
