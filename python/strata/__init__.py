@@ -474,7 +474,10 @@ class Table(_strata.TableCore):
         only: the highest; rising items are promoted in the background), "random", or
         "group_balanced" (groups share DRAM equally, as a class-balanced episodic memory: the
         oldest copy of the group with the most is dropped, and the background thread refills
-        and swaps until no group with stored items is 2+ copies behind another).
+        and swaps until no group with stored items is 2+ copies behind another), or "score"
+        (with "exact" only: the highest values of placement_score_column, e.g. importance; the
+        lowest is dropped and stored items whose score rises are promoted in the background).
+      placement_score_column: the score column placement="score" keeps hot.
       swap_ratio: with "resident", the fraction of each sampled batch (0..1, default 0) that a
         background swapper replaces in DRAM by stored items, every swap_interval batches
         (default 1). Swaps that cannot keep up are skipped (counted in stats().tier).
@@ -516,6 +519,7 @@ class Table(_strata.TableCore):
         direct_io: bool = _STORAGE["direct_io"],
         tier_sampling: str = _STORAGE["tier_sampling"],
         placement: str = _STORAGE["placement"],
+        placement_score_column: str = _STORAGE["placement_score_column"],
         swap_ratio: float = _STORAGE["swap_ratio"],
         swap_interval: int = _STORAGE["swap_interval"],
         swap_policy: str = _STORAGE["swap_policy"],
@@ -553,6 +557,7 @@ class Table(_strata.TableCore):
                 "direct_io": direct_io,
                 "tier_sampling": tier_sampling,
                 "placement": placement,
+                "placement_score_column": placement_score_column,
                 "swap_ratio": swap_ratio,
                 "swap_interval": swap_interval,
                 "swap_policy": swap_policy,

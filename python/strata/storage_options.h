@@ -172,7 +172,7 @@ StorageOption PathOption(const char* name) {
           }};
 }
 
-inline const std::array<StorageOption, 16> kStorageOptions = {
+inline const std::array<StorageOption, 17> kStorageOptions = {
     PathOption<&TableOptions::storage_dir>("storage_dir"),
     U64Option<&TableOptions::dram_budget_bytes>("dram_budget_bytes"),
     U64Option<&TableOptions::max_dram_budget_bytes>("max_dram_budget_bytes"),
@@ -185,6 +185,7 @@ inline const std::array<StorageOption, 16> kStorageOptions = {
     BoolOption<&TableOptions::direct_io>("direct_io"),
     NamesOption<&TableOptions::tier_sampling>("tier_sampling"),
     NamesOption<&TableOptions::placement>("placement"),
+    StringOption<&TableOptions::placement_score_column>("placement_score_column"),
     FractionOption<&TableOptions::swap_ratio>("swap_ratio"),
     U32Option<&TableOptions::swap_interval>("swap_interval"),
     NamesOption<&TableOptions::swap_policy>("swap_policy"),

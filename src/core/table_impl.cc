@@ -276,7 +276,7 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
     slot = high_water_++;
   }
   // The payload's DRAM row: the slot itself, or with storage a frame.
-  const uint32_t row = tiered_ ? TakeFrame(item_bytes) : slot;
+  const uint32_t row = tiered_ ? TakeFrame(slot, item_bytes) : slot;
   const Schema& schema = options_.schema;
   for (size_t f = 0; f < schema.num_fields(); ++f) {
     if (schema.field(f).variable) {
@@ -306,8 +306,6 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   bytes_ += item_bytes;
   ++counters_.inserted;
   if (tiered_) {
-    frame_[slot] = row;
-    frame_slot_[row] = slot;
     loc_[slot] = Location{};  // unwritten until the writer thread stores it
     Transit(slot, Residence::kNone, Residence::kDirty);
     Enqueue(MakeKey(gen, slot), /*tombstone=*/false);
@@ -331,7 +329,7 @@ void TableImpl::RemoveSlot(Slot slot, Removal why) {
     store_.ReleaseBytes(slot);
   }
   ++meta_[slot].gen;  // even: free; every key naming the old generation is now stale
-  bytes_ -= item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+  bytes_ -= ItemBytesOf(slot);
   meta_[slot].seq = free_head_;
   free_head_ = slot;
   --size_;
@@ -413,7 +411,7 @@ absl::Status TableImpl::CheckInvariants() const {
   for (Slot s = 0; s < high_water_; ++s) {
     if (meta_[s].gen & 1u) {
       live.push_back(s);
-      bytes += item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[s];
+      bytes += ItemBytesOf(s);
     }
   }
   if (live.size() != size_) {

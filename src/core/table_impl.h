@@ -19,7 +19,8 @@
 // (DRAM copies only; no I/O is ever done under the lock). Blocking waits (rate limiter) release it.
 //
 // With storage (table_tier.cc): payload rows live in DRAM frames (RowStore rows indexed by frame,
-// not slot) and in segment files; per slot, frame_[s] names its frame (or kNoFrame: cold) and
+// not slot) and in segment files; per slot, dram_ (tier/frame_manager.h) names its frame (or
+// kNoFrame: cold) and
 // loc_[s] its record (segment kUnwritten until the writer thread wrote it). A writer thread
 // drains write_queue_. Lock order: writer_mu_ before mu_; the SegmentStore's own mutex is a leaf.
 #ifndef STRATA_CORE_TABLE_IMPL_H_
@@ -48,6 +49,7 @@
 #include "strata/table.h"
 #include "tier/checkpoint.h"
 #include "tier/cold_reader.h"
+#include "tier/frame_manager.h"
 #include "tier/record_codec.h"
 #include "tier/segment_store.h"
 #include "util/aligned_bytes.h"
@@ -101,7 +103,7 @@ class TableImpl {
     uint32_t length = 0;
   };
   static constexpr uint32_t kUnwritten = 0xFFFFFFFFu;
-  static constexpr uint32_t kNoFrame = 0xFFFFFFFFu;
+  static constexpr uint32_t kNoFrame = FrameManager::kNoFrame;
   // One entry of the write queue: an item to write, or a tombstone for a stored record.
   struct PendingWrite {
     Key key = kNoKey;
@@ -215,11 +217,17 @@ class TableImpl {
   bool FrameAvailable(uint64_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits until FrameAvailable and the write queue has room; storage errors end the wait.
   absl::Status AwaitRoom(uint64_t bytes, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint32_t TakeFrame(uint64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives `slot` a frame for a copy of `bytes`, demoting clean copies in placement order first.
+  uint32_t TakeFrame(Slot slot, uint64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Demote(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // RemoveSlot's part: frees the slot's frame and tombstones its stored record.
   void ReleaseFrame(Slot slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseFrameOf(Slot slot, uint64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees the slot's frame (and its bytes fields); `clean`: its copy was written.
+  void ReleaseFrameOf(Slot slot, bool clean) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A live item's payload bytes.
+  uint64_t ItemBytesOf(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+  }
   void Enqueue(Key key, bool tombstone) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeWriter();
   void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_, writer_mu_);
@@ -247,11 +255,11 @@ class TableImpl {
   // --- Residency changes beyond the writer (table_swap.cc) ---
   // Whether `slot` is in the sampler: always, except in resident mode without a DRAM copy.
   bool InSampler(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !resident_sampling_ || frame_[slot] != kNoFrame;
+    return !resident_sampling_ || dram_.resident(slot);
   }
   // Where a live slot of a table with storage is, as placement sees it.
   Residence ResidenceOf(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (frame_[slot] != kNoFrame) {
+    if (dram_.resident(slot)) {
       return loc_[slot].segment == kUnwritten ? Residence::kDirty : Residence::kClean;
     }
     return in_cold_[slot] ? Residence::kCold : Residence::kMoving;
@@ -359,16 +367,9 @@ class TableImpl {
   uint64_t FileSpan(uint64_t length) const {
     return (length + record_align_ - 1) / record_align_ * record_align_;
   }
-  std::unique_ptr<AsyncReader> reader_;                // thread-safe
-  std::vector<Location> loc_ ABSL_GUARDED_BY(mu_);     // per slot
-  std::vector<uint32_t> frame_ ABSL_GUARDED_BY(mu_);   // per slot: frame or kNoFrame
-  std::vector<Slot> frame_slot_ ABSL_GUARDED_BY(mu_);  // per frame: its slot
-  std::vector<uint32_t> free_frames_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint32_t> spare_frames_ ABSL_GUARDED_BY(mu_);  // idle spare rows
-  uint64_t spares_in_flight_ ABSL_GUARDED_BY(mu_) = 0;       // spare rows a SwapIn is filling
-  uint64_t resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t resident_items_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t clean_resident_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // resident and already written
+  std::unique_ptr<AsyncReader> reader_;             // thread-safe
+  std::vector<Location> loc_ ABSL_GUARDED_BY(mu_);  // per slot
+  FrameManager dram_ ABSL_GUARDED_BY(mu_);          // slot <-> frame, free and spare rows, bytes
   // Which items keep a DRAM copy (src/placement/): told every Residence change (Transit).
   std::unique_ptr<PlacementPolicy> placement_ ABSL_GUARDED_BY(mu_);
   std::deque<PendingWrite> write_queue_ ABSL_GUARDED_BY(mu_);

@@ -47,13 +47,7 @@ absl::Status TableImpl::OpenStorage() {
     MutexLock lock(&mu_);
     const size_t cap = capacity_ + 1;
     loc_.assign(cap, Location{});
-    frame_.assign(cap, kNoFrame);
-    frame_slot_.assign(frames_ + spare_rows_, kNoSlot);
-    free_frames_.resize(frames_);
-    for (uint64_t f = 0; f < frames_; ++f) free_frames_[f] = static_cast<uint32_t>(frames_ - 1 - f);
-    for (uint64_t f = 0; f < spare_rows_; ++f) {
-      spare_frames_.push_back(static_cast<uint32_t>(frames_ + f));
-    }
+    dram_.Init(cap, frames_, spare_rows_);
     // The placement policy: which items keep a DRAM copy. It looks items up through the
     // table's metadata, under the table's lock (every policy call is made with it held).
     PlacementOptions po{.placement = options_.placement,

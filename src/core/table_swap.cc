@@ -103,13 +103,13 @@ bool TableImpl::MaintenanceStep() {
     } else {
       // Stored items that fit into free frames under the budget (after an open, deletions, or
       // a larger budget); promotions and rebalancing otherwise.
-      MaintenanceRoom room{.free_items = free_frames_.size(),
+      MaintenanceRoom room{.free_items = dram_.free_frames(),
                            .max_moves = kMaxPairsPerStep,
                            .inserts_pending = !write_queue_.empty()};
       const uint64_t row = options_.schema.fixed_row_bytes();
       if (row > 0) {
         room.free_items = std::min<uint64_t>(
-            room.free_items, (dram_budget_ - std::min(dram_budget_, resident_bytes_)) / row);
+            room.free_items, (dram_budget_ - std::min(dram_budget_, dram_.resident_bytes())) / row);
       }
       placement_->PlanMaintenance(room, rng_, &moves);
     }
@@ -157,14 +157,14 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
   staging.clear();
   {
     BackgroundLock lock(this);
-    if (pairs.size() > spare_frames_.size()) {
-      for (size_t i = spare_frames_.size(); i < pairs.size(); ++i) {
+    if (pairs.size() > dram_.spares()) {
+      for (size_t i = dram_.spares(); i < pairs.size(); ++i) {
         const Slot in = Resolve(pairs[i].in_key);
         if (in != kNoSlot && ResidenceOf(in) == Residence::kMoving) {
           Transit(in, Residence::kMoving, Residence::kCold);
         }
       }
-      pairs.resize(spare_frames_.size());
+      pairs.resize(dram_.spares());
     }
     reads.resize(pairs.size());
     for (size_t i = 0; i < pairs.size(); ++i) {
@@ -173,9 +173,7 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
       r.loc = loc_[s];
       r.length = RecordLength(s);
       r.segment = segments_->GetSegment(r.loc.segment);
-      r.frame = spare_frames_.back();
-      spare_frames_.pop_back();
-      ++spares_in_flight_;
+      dram_.TakeSpare(&r.frame);  // one for each pair, as counted above
       const bool direct = r.segment != nullptr && r.segment->data->direct_io();
       const size_t align = direct ? kDirectIoAlignment : 1;
       r.read_length = ReadLength(r.segment.get(), r.length);
@@ -213,33 +211,29 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
   for (size_t i = 0; i < pairs.size(); ++i) {
     const SwapPair& p = pairs[i];
     const Read& r = reads[i];
-    --spares_in_flight_;
     const Slot in = Resolve(p.in_key);
-    const bool in_valid = in != kNoSlot && frame_[in] == kNoFrame &&
+    const bool in_valid = in != kNoSlot && !dram_.resident(in) &&
                           loc_[in].segment == r.loc.segment && loc_[in].offset == r.loc.offset;
     Slot victim = kNoSlot;
     if (p.victim != kNoSlot) {
       victim = Resolve(p.victim_key);
-      if (victim != kNoSlot && (frame_[victim] == kNoFrame || loc_[victim].segment == kUnwritten)) {
+      if (victim != kNoSlot && ResidenceOf(victim) != Residence::kClean) {
         victim = kNoSlot;
       }
     }
     bool room = false;
     uint64_t in_bytes = 0;
     if (in_valid) {
-      in_bytes = item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[in];
+      in_bytes = ItemBytesOf(in);
       if (victim != kNoSlot) {
-        const uint64_t out_bytes =
-            item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[victim];
-        room = resident_bytes_ - out_bytes + in_bytes <= dram_budget_;
+        room = dram_.resident_bytes() - ItemBytesOf(victim) + in_bytes <= dram_budget_;
       } else {
-        room = p.victim == kNoSlot && !free_frames_.empty() &&
-               resident_bytes_ + in_bytes <= dram_budget_;
+        room = p.victim == kNoSlot && dram_.FitsFree(in_bytes, dram_budget_);
       }
     }
     if (!good[i] || !in_valid || !room) {
       if (has_bytes) store_.ReleaseBytes(r.frame);
-      spare_frames_.push_back(r.frame);
+      dram_.ReturnSpare(r.frame);
       // Back to the candidates (a bad read shows at Sample; compaction may have moved it).
       if (in != kNoSlot && ResidenceOf(in) == Residence::kMoving) {
         Transit(in, Residence::kMoving, Residence::kCold);
@@ -247,14 +241,7 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
       continue;
     }
     if (victim != kNoSlot) Demote(victim);  // its row is now the last free one
-    const uint32_t displaced = free_frames_.back();
-    free_frames_.pop_back();
-    spare_frames_.push_back(displaced);
-    frame_[in] = r.frame;
-    frame_slot_[r.frame] = in;
-    resident_bytes_ += in_bytes;
-    clean_resident_bytes_ += in_bytes;
-    ++resident_items_;
+    dram_.InstallSpare(in, r.frame, in_bytes);
     Transit(in, Residence::kMoving, Residence::kClean);
     if (resident_sampling_) sampler_->Insert(ItemFor(sampler_score_, in));
     tier_counters_.swap_bytes += r.length;

@@ -17,7 +17,7 @@ namespace strata::internal {
 // --- Records and frames ----------------------------------------------------------------------
 
 void TableImpl::AppendRecord(Slot slot, AlignedBytes* out) const {
-  const uint32_t frame = frame_[slot];
+  const uint32_t frame = dram_.frame_of(slot);
   absl::InlinedVector<std::string_view, 4> bytes;
   for (size_t f : store_.variable_fields()) bytes.push_back(store_.GetBytes(f, frame));
   EncodeRecord(record_layout_, store_.row_ptr(frame), bytes, out);
@@ -25,8 +25,8 @@ void TableImpl::AppendRecord(Slot slot, AlignedBytes* out) const {
 
 bool TableImpl::FrameAvailable(uint64_t bytes) const {
   // Dirty items (not yet written) cannot give up their frames; clean ones can be demoted.
-  const uint64_t dirty = resident_bytes_ - clean_resident_bytes_;
-  return (!free_frames_.empty() || placement_->droppable() > 0) && dirty + bytes <= dram_budget_;
+  return (dram_.free_frames() > 0 || placement_->droppable() > 0) &&
+         dram_.dirty_bytes() + bytes <= dram_budget_;
 }
 
 absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
@@ -55,15 +55,9 @@ absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
   return absl::OkStatus();
 }
 
-uint32_t TableImpl::TakeFrame(uint64_t bytes) {
-  while (free_frames_.empty() || resident_bytes_ + bytes > dram_budget_) {
-    Demote(placement_->NextDemotion(rng_));
-  }
-  const uint32_t frame = free_frames_.back();
-  free_frames_.pop_back();
-  resident_bytes_ += bytes;
-  ++resident_items_;
-  return frame;
+uint32_t TableImpl::TakeFrame(Slot slot, uint64_t bytes) {
+  while (!dram_.FitsFree(bytes, dram_budget_)) Demote(placement_->NextDemotion(rng_));
+  return dram_.Assign(slot, bytes);
 }
 
 void TableImpl::Transit(Slot slot, Residence from, Residence to) {
@@ -76,27 +70,17 @@ void TableImpl::Transit(Slot slot, Residence from, Residence to) {
 
 void TableImpl::Demote(Slot slot) {
   if (resident_sampling_) sampler_->Remove(slot);
-  const uint64_t bytes =
-      item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
-  clean_resident_bytes_ -= bytes;
-  ReleaseFrameOf(slot, bytes);
+  ReleaseFrameOf(slot, /*clean=*/true);
   Transit(slot, Residence::kClean, Residence::kCold);
   ++tier_counters_.demotions;
 }
 
-void TableImpl::ReleaseFrameOf(Slot slot, uint64_t bytes) {
-  const uint32_t frame = frame_[slot];
+void TableImpl::ReleaseFrameOf(Slot slot, bool clean) {
+  const uint32_t frame = dram_.Release(slot, ItemBytesOf(slot), clean);
   if (!store_.variable_fields().empty()) store_.ReleaseBytes(frame);
-  frame_slot_[frame] = kNoSlot;
-  free_frames_.push_back(frame);
-  frame_[slot] = kNoFrame;
-  resident_bytes_ -= bytes;
-  --resident_items_;
 }
 
 void TableImpl::ReleaseFrame(Slot slot) {
-  const uint64_t bytes =
-      item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
   const Location loc = loc_[slot];
   const bool stored = loc.segment != kUnwritten;
   Transit(slot, ResidenceOf(slot), Residence::kNone);
@@ -107,10 +91,7 @@ void TableImpl::ReleaseFrame(Slot slot) {
     stored_bytes_ -= len;
     Enqueue(KeyOf(slot), /*tombstone=*/true);
   }
-  if (frame_[slot] != kNoFrame) {
-    if (stored) clean_resident_bytes_ -= bytes;
-    ReleaseFrameOf(slot, bytes);
-  }
+  if (dram_.resident(slot)) ReleaseFrameOf(slot, /*clean=*/stored);
   loc_[slot] = Location{};
 }
 
@@ -148,10 +129,10 @@ absl::Status TableImpl::Resize(uint64_t max_items, uint64_t dram_budget) {
   dram_budget_ = dram_budget;
   // Drop clean copies in placement order; unwritten ones keep their frames until written.
   for (;;) {
-    while (resident_bytes_ > dram_budget_ && placement_->droppable() > 0) {
+    while (dram_.resident_bytes() > dram_budget_ && placement_->droppable() > 0) {
       Demote(placement_->NextDemotion(rng_));
     }
-    if (resident_bytes_ <= dram_budget_) break;
+    if (dram_.resident_bytes() <= dram_budget_) break;
     WakeWriter();
     mu_.AwaitWithDeadline(
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -192,7 +173,7 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
   uint64_t hits = 0;
   for (size_t i = 0; i < n; ++i) {
     const Slot s = slots[i];
-    const uint32_t frame = frame_[s];
+    const uint32_t frame = dram_.frame_of(s);
     if (frame != kNoFrame) {
       ++hits;
       if (plan->staged) {
@@ -333,8 +314,8 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
 void TableImpl::TierInfoLocked(TierInfo* t) const {
   *t = tier_counters_;
   t->enabled = true;
-  t->dram_items = resident_items_;
-  t->dram_bytes = resident_bytes_;
+  t->dram_items = dram_.resident_items();
+  t->dram_bytes = dram_.resident_bytes();
   t->stored_items = stored_items_;
   t->stored_bytes = stored_bytes_;
   t->pending_writes = write_queue_.size();
@@ -376,14 +357,14 @@ absl::Status TableImpl::CheckTierInvariants() const {
   absl::flat_hash_map<uint32_t, uint64_t> live_bytes;
   for (Slot s = 0; s < high_water_; ++s) {
     const bool live = meta_[s].gen & 1u;
-    const uint32_t frame = frame_[s];
+    const uint32_t frame = dram_.frame_of(s);
     if (!live) {
       if (frame != kNoFrame || loc_[s].segment != kUnwritten) {
         return absl::InternalError(absl::StrCat("free slot ", s, " holds a frame or a record"));
       }
       continue;
     }
-    const uint64_t bytes = item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[s];
+    const uint64_t bytes = ItemBytesOf(s);
     const bool written = loc_[s].segment != kUnwritten;
     if (!written && frame == kNoFrame) {
       return absl::InternalError(absl::StrCat("slot ", s, " is neither in DRAM nor stored"));
@@ -393,7 +374,7 @@ absl::Status TableImpl::CheckTierInvariants() const {
       live_bytes[loc_[s].segment] += FileSpan(RecordLength(s));
     }
     if (frame != kNoFrame) {
-      if (frame >= frames_ + spare_rows_ || frame_slot_[frame] != s) {
+      if (frame >= dram_.rows() || dram_.slot_of(frame) != s) {
         return absl::InternalError(absl::StrCat("slot ", s, " and frame ", frame, " disagree"));
       }
       ++resident;
@@ -404,23 +385,18 @@ absl::Status TableImpl::CheckTierInvariants() const {
       }
     }
   }
-  if (resident != resident_items_ || resident_bytes != resident_bytes_ ||
-      clean_bytes != clean_resident_bytes_) {
-    return absl::InternalError(absl::StrCat("residency counts ", resident_items_, " items / ",
-                                            resident_bytes_, " bytes (", clean_resident_bytes_,
-                                            " clean); found ", resident, " / ", resident_bytes,
-                                            " (", clean_bytes, ")"));
+  if (resident != dram_.resident_items() || resident_bytes != dram_.resident_bytes() ||
+      clean_bytes != dram_.clean_bytes()) {
+    return absl::InternalError(absl::StrCat("residency counts ", dram_.resident_items(),
+                                            " items / ", dram_.resident_bytes(), " bytes (",
+                                            dram_.clean_bytes(), " clean); found ", resident, " / ",
+                                            resident_bytes, " (", clean_bytes, ")"));
   }
-  if (resident_bytes_ > dram_budget_) {
-    return absl::InternalError(
-        absl::StrCat("DRAM holds ", resident_bytes_, " bytes, over the budget of ", dram_budget_));
+  if (dram_.resident_bytes() > dram_budget_) {
+    return absl::InternalError(absl::StrCat("DRAM holds ", dram_.resident_bytes(),
+                                            " bytes, over the budget of ", dram_budget_));
   }
-  if (resident + free_frames_.size() + spare_frames_.size() + spares_in_flight_ !=
-      frames_ + spare_rows_) {
-    return absl::InternalError(absl::StrCat(
-        resident, " resident + ", free_frames_.size(), " free + ", spare_frames_.size(), " + ",
-        spares_in_flight_, " spare frames != ", frames_ + spare_rows_, " rows"));
-  }
+  RETURN_IF_ERROR(dram_.CheckInvariants());
   if (stored != stored_items_) {
     return absl::InternalError(absl::StrCat(stored, " stored items, counted ", stored_items_));
   }

@@ -1201,9 +1201,10 @@ TEST_F(TierTest, ScorePlacementBeatsRecentUnderScoreProportionalSampling) {
   EXPECT_NEAR(score_rate, top_mass, 0.027);
   EXPECT_NEAR(recent_rate, recent_mass, 0.027);
   EXPECT_GT(score_rate, recent_rate + 0.3);
-  std::printf("DRAM hit rate under score-proportional sampling: score %.3f (top-%d mass %.3f), "
-              "recent %.3f (its mass %.3f)\n",
-              score_rate, kDram, top_mass, recent_rate, recent_mass);
+  std::printf(
+      "DRAM hit rate under score-proportional sampling: score %.3f (top-%d mass %.3f), "
+      "recent %.3f (its mass %.3f)\n",
+      score_rate, kDram, top_mass, recent_rate, recent_mass);
 }
 
 TEST_F(TierTest, ScorePlacementNeedsAScoreColumnAndExactSampling) {

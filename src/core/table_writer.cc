@@ -154,8 +154,7 @@ bool TableImpl::WriteGroup(bool* failed) {
     ++stored_items_;
     stored_bytes_ += e.length;
     // Now clean: its frame may be given up.
-    clean_resident_bytes_ +=
-        item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+    dram_.MarkClean(ItemBytesOf(slot));
     Transit(slot, Residence::kDirty, Residence::kClean);
   }
   durable_ticket_ = taken.back().ticket;

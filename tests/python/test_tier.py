@@ -270,7 +270,8 @@ def test_storage_options_reopen_the_directory(tmp_path):
         "storage_budget_bytes": 1 << 30,
         "durability": "sync", "segment_bytes": 1 << 20, "write_queue_items": 64,
         "compaction_live_ratio": 0.25, "compaction_bytes_per_second": 0, "direct_io": False,
-        "tier_sampling": "exact", "placement": "recent", "swap_ratio": 0.0, "swap_interval": 1,
+        "tier_sampling": "exact", "placement": "recent", "placement_score_column": "",
+        "swap_ratio": 0.0, "swap_interval": 1,
         "swap_policy": "random_in_group", "swap_score_column": "",
     }
     keys = insert_ids(t, 200)
@@ -521,11 +522,36 @@ def test_placements_read_everything_back(tmp_path, placement):
         assert t.storage_options["direct_io"] is True
 
 
+def test_score_placement_keeps_the_highest_scores_in_dram(tmp_path):
+    schema = strata.Schema(SCHEMA, scores=["importance"])
+    with tiered(tmp_path, schema=schema, placement="score",
+                placement_score_column="importance") as t:
+        keys = insert_ids(t, 10 * BUDGET_ITEMS)
+        rng = np.random.default_rng(0)
+        importance = rng.random(len(keys)).astype(np.float32)
+        t.update_scores(keys, importance=importance)
+        t.checkpoint()  # every record written: every copy may move
+        top = keys[np.argsort(-importance)[:BUDGET_ITEMS // 2]]
+        # The maintenance thread promotes the top scores; then reading them hits DRAM only.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            before = t.stats().tier.dram_misses
+            assert_consistent(t.get(top))
+            if t.stats().tier.dram_misses == before:
+                break
+            time.sleep(0.02)
+        assert t.stats().tier.dram_misses == before
+        assert t.storage_options["placement"] == "score"
+        assert t.storage_options["placement_score_column"] == "importance"
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"tier_sampling": "cold"}, "tier_sampling must be one of"),
     ({"placement": "lru"}, "placement must be one of"),
     ({"swap_ratio": 1.5}, "swap_ratio must be in"),
     ({"swap_policy": "score", "tier_sampling": "resident"}, "swap_score_column"),
+    ({"placement": "score"}, "placement_score_column"),
+    ({"placement": "score", "placement_score_column": "x"}, "placement_score_column"),
 ])
 def test_bad_tier_options_are_value_errors(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
