@@ -4,12 +4,15 @@
 #ifndef STRATA_PYTHON_TABLE_CORE_H_
 #define STRATA_PYTHON_TABLE_CORE_H_
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -134,93 +137,390 @@ class TableCore {
     }
     return -1;
   }
-  [[noreturn]] void UnknownField(std::string_view name) {
-    std::string names;
-    for (const FieldInfo& f : fields_) names += (names.empty() ? "" : ", ") + f.name;
-    throw py::value_error(Cat("table '", table().options().name, "': unknown field '", name,
-                              "'; the schema has ", names));
-  }
 
   std::unique_ptr<Table> table_;
   std::vector<FieldInfo> fields_;
 };
 
-// Tracks whether an insert argument is one item or a batch, and its item count.
-struct BatchShape {
-  int single = -1;  // -1 not yet known
-  int64_t n = -1;
-  std::string first;
+// ---------------------------------------------------------------------------------------------
+// Insert's arguments. Arrays go to the core with their own dtype and shape, and the core
+// (TableImpl::Bind) is the one validation of the batch: a wrong dtype, shape, batch size, NaN
+// priority or score gets its message. What is here is conversion only.
+//
+// Exact conversion of values that are not arrays of a Strata dtype (lists, scalars, tensors, and
+// metadata arrays of another dtype): NumPy reads them as they are, the values are checked to
+// convert without loss, and only then does NumPy cast them.
 
-  void Note(const std::string& field, bool is_single, int64_t items) {
-    if (single < 0) {
-      single = is_single;
-      n = items;
-      first = field;
-      return;
+// An IEEE half, given as its bits, as a double.
+inline double HalfToDouble(uint16_t h) {
+  const int exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  double v;
+  if (exponent == 0) {
+    v = std::ldexp(mantissa, -24);  // zero or subnormal
+  } else if (exponent == 31) {
+    v = mantissa != 0 ? std::numeric_limits<double>::quiet_NaN()
+                      : std::numeric_limits<double>::infinity();
+  } else {
+    v = std::ldexp(mantissa | 0x400, exponent - 25);
+  }
+  return (h & 0x8000) != 0 ? -v : v;
+}
+
+// Whether converting `v` to `to` keeps it: exactly for bool and integer dtypes (1.5, NaN or 300
+// into an int8 would be truncated or wrapped), within range for float dtypes (rounding to the
+// nearest float is what a float field stores; a finite value turned into inf is not). `v` is an
+// integer or a double.
+template <typename T>
+inline bool Representable(T v, DType to) {
+  constexpr int kMaxF16 = 65504;
+  if constexpr (std::is_floating_point_v<T>) {
+    // [lo, hi + 1) with both bounds exact in a double, so that 2^63 is refused for int64.
+    auto integral_in = [v](double lo, double hi_plus_one) {
+      return std::isfinite(v) && v == std::trunc(v) && v >= lo && v < hi_plus_one;
+    };
+    switch (to) {
+      case DType::kBool:
+        return v == 0 || v == 1;
+      case DType::kU8:
+        return integral_in(0, 0x1p8);
+      case DType::kI8:
+        return integral_in(-0x1p7, 0x1p7);
+      case DType::kI16:
+        return integral_in(-0x1p15, 0x1p15);
+      case DType::kI32:
+        return integral_in(-0x1p31, 0x1p31);
+      case DType::kI64:
+        return integral_in(-0x1p63, 0x1p63);
+      case DType::kF16:
+        return !std::isfinite(v) || std::fabs(v) <= kMaxF16;
+      case DType::kF32:
+        return !std::isfinite(v) || std::fabs(v) <= std::numeric_limits<float>::max();
+      case DType::kF64:
+        return true;
     }
-    if (single != static_cast<int>(is_single)) {
-      throw py::value_error(Cat("field '", field, "' is ", is_single ? "a single item" : "a batch",
-                                " but field '", first, "' is ",
-                                is_single ? "a batch" : "a single item"));
+  } else {
+    switch (to) {
+      case DType::kBool:
+        return v == 0 || v == 1;
+      case DType::kU8:
+        return std::in_range<uint8_t>(v);
+      case DType::kI8:
+        return std::in_range<int8_t>(v);
+      case DType::kI16:
+        return std::in_range<int16_t>(v);
+      case DType::kI32:
+        return std::in_range<int32_t>(v);
+      case DType::kI64:
+        return std::in_range<int64_t>(v);
+      case DType::kF16:
+        return std::cmp_less_equal(v, kMaxF16) && std::cmp_greater_equal(v, -kMaxF16);
+      case DType::kF32:
+      case DType::kF64:
+        return true;
     }
   }
+  return false;
+}
+
+// Whether `a`'s elements are numbers this file reads: native-order bool, integers of 1 to 8
+// bytes, and float16/32/64 (not str, bytes, object, complex, longdouble, ...).
+inline bool IsNumberArray(const py::array& a) {
+  const py::dtype dt = a.dtype();
+  if (dt.byteorder() == '>') return false;
+  const auto size = dt.itemsize();
+  switch (dt.kind()) {
+    case 'b':
+      return size == 1;
+    case 'i':
+    case 'u':
+      return size == 1 || size == 2 || size == 4 || size == 8;
+    case 'f':
+      return size == 2 || size == 4 || size == 8;
+    default:
+      return false;
+  }
+}
+
+// A null py::array (py::array() would allocate an empty float64 array).
+inline py::array NoArray() { return py::reinterpret_steal<py::array>(py::handle()); }
+
+// `value` as NumPy reads it, C-contiguous, with its own dtype (np.asarray(value) without a dtype,
+// through the C API); an empty array when NumPy cannot read it or reads it as something other
+// than numbers (IsNumberArray).
+inline py::array NumberArray(py::handle value) {
+  py::array a = py::array::ensure(value, py::array::c_style);
+  if (a && !IsNumberArray(a)) return NoArray();
+  return a;
+}
+
+// A float16 element as stored: its bits.
+struct Half {
+  uint16_t bits;
 };
 
+template <typename T>
+inline int64_t FirstLossyOf(const void* data, size_t n, DType to) {
+  const T* p = static_cast<const T*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<T, Half>) {
+      if (!Representable(HalfToDouble(p[i].bits), to)) return static_cast<int64_t>(i);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!Representable(static_cast<double>(p[i]), to)) return static_cast<int64_t>(i);
+    } else {
+      if (!Representable(p[i], to)) return static_cast<int64_t>(i);
+    }
+  }
+  return -1;
+}
+
+// The flat index of the first element of `a` (C-contiguous, IsNumberArray) that converting to
+// `to` would change (see Representable), or -1 when every element converts exactly.
+inline int64_t FirstLossy(const py::array& a, DType to) {
+  if (to == DType::kF64) return -1;  // every element of a readable dtype fits a double
+  const py::dtype dt = a.dtype();
+  const void* d = a.data();
+  const size_t n = static_cast<size_t>(a.size());
+  switch (dt.kind()) {
+    case 'b':
+      return FirstLossyOf<uint8_t>(d, n, to);
+    case 'i':
+      switch (dt.itemsize()) {
+        case 1:
+          return FirstLossyOf<int8_t>(d, n, to);
+        case 2:
+          return FirstLossyOf<int16_t>(d, n, to);
+        case 4:
+          return FirstLossyOf<int32_t>(d, n, to);
+        default:
+          return FirstLossyOf<int64_t>(d, n, to);
+      }
+    case 'u':
+      switch (dt.itemsize()) {
+        case 1:
+          return FirstLossyOf<uint8_t>(d, n, to);
+        case 2:
+          return FirstLossyOf<uint16_t>(d, n, to);
+        case 4:
+          return FirstLossyOf<uint32_t>(d, n, to);
+        default:
+          return FirstLossyOf<uint64_t>(d, n, to);
+      }
+    default:  // 'f'
+      switch (dt.itemsize()) {
+        case 2:
+          return FirstLossyOf<Half>(d, n, to);
+        case 4:
+          return FirstLossyOf<float>(d, n, to);
+        default:
+          return FirstLossyOf<double>(d, n, to);
+      }
+  }
+}
+
+// "1.5" for a 0-d `a`, else "1.5 at [0, 3]": element `i` (flat) of `a`, for error messages.
+inline std::string ElementString(const py::array& a, int64_t i) {
+  std::string value = Str(py::repr(a.attr("flat")[py::int_(i)].attr("item")()));
+  if (a.ndim() == 0) return value;
+  std::vector<int64_t> index(static_cast<size_t>(a.ndim()));
+  for (size_t d = index.size(); d-- > 0;) {
+    index[d] = i % a.shape()[d];
+    i /= a.shape()[d];
+  }
+  return value + " at " + ShapeString(index.data(), index.size());
+}
+
+// A new array of `count` copies of `v` (count 0: a 0-d array).
+template <typename T>
+inline py::array FilledArray(T v, int64_t count) {
+  py::array_t<T> a = count > 0 ? py::array_t<T>(count) : py::array_t<T>(std::vector<py::ssize_t>{});
+  std::fill(a.mutable_data(), a.mutable_data() + std::max<int64_t>(count, 1), v);
+  return a;
+}
+
+// The common scalar argument, a Python float or int, checked (Representable) and written straight
+// into a new array of `to` (see FilledArray), without NumPy reading it. NoArray() with *lossy set
+// when it does not convert exactly; NoArray() for any other value and for float16, which take
+// the general path (NumberArray, FirstLossy, CastTo).
+inline py::array ScalarArray(py::handle obj, DType to, int64_t count, bool* lossy) {
+  *lossy = false;
+  if (to == DType::kF16) return NoArray();
+  double d = 0;
+  long long i = 0;
+  bool is_int = false;
+  if (PyFloat_CheckExact(obj.ptr())) {
+    d = PyFloat_AS_DOUBLE(obj.ptr());
+  } else if (PyLong_CheckExact(obj.ptr())) {
+    int overflow = 0;
+    i = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    is_int = overflow == 0;
+    if (!is_int) {  // beyond int64: only a float dtype can hold it
+      if (to != DType::kF32 && to != DType::kF64) {
+        *lossy = true;
+        return NoArray();
+      }
+      d = PyLong_AsDouble(obj.ptr());
+      if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    }
+  } else {
+    return NoArray();
+  }
+  if (!(is_int ? Representable(static_cast<int64_t>(i), to) : Representable(d, to))) {
+    *lossy = true;
+    return NoArray();
+  }
+  auto fill = [&](auto* type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    return FilledArray<T>(is_int ? static_cast<T>(i) : static_cast<T>(d), count);
+  };
+  switch (to) {
+    case DType::kBool:
+      return fill(static_cast<bool*>(nullptr));
+    case DType::kU8:
+      return fill(static_cast<uint8_t*>(nullptr));
+    case DType::kI8:
+      return fill(static_cast<int8_t*>(nullptr));
+    case DType::kI16:
+      return fill(static_cast<int16_t*>(nullptr));
+    case DType::kI32:
+      return fill(static_cast<int32_t*>(nullptr));
+    case DType::kI64:
+      return fill(static_cast<int64_t*>(nullptr));
+    case DType::kF32:
+      return fill(static_cast<float*>(nullptr));
+    case DType::kF64:
+      return fill(static_cast<double*>(nullptr));
+    case DType::kF16:
+      break;
+  }
+  return NoArray();
+}
+
+// `a` (IsNumberArray, checked with FirstLossy) cast to `to`, C-contiguous: no copy when it is
+// already of that dtype.
+inline py::array CastTo(const py::array& a, DType to) {
+  constexpr int kFlags = py::array::c_style | py::array::forcecast;
+  py::array out = NoArray();
+  switch (to) {
+    case DType::kBool:
+      out = py::array_t<bool, kFlags>::ensure(a);
+      break;
+    case DType::kU8:
+      out = py::array_t<uint8_t, kFlags>::ensure(a);
+      break;
+    case DType::kI8:
+      out = py::array_t<int8_t, kFlags>::ensure(a);
+      break;
+    case DType::kI16:
+      out = py::array_t<int16_t, kFlags>::ensure(a);
+      break;
+    case DType::kI32:
+      out = py::array_t<int32_t, kFlags>::ensure(a);
+      break;
+    case DType::kI64:
+      out = py::array_t<int64_t, kFlags>::ensure(a);
+      break;
+    case DType::kF16:  // no C++ type for pybind11 to name: through np.asarray
+      out = py::reinterpret_steal<py::array>(PyObject_CallFunctionObjArgs(
+          g_np_asarray, a.ptr(), (*g_np_dtypes)[static_cast<int>(to)], nullptr));
+      if (!out) throw py::error_already_set();
+      break;
+    case DType::kF32:
+      out = py::array_t<float, kFlags>::ensure(a);
+      break;
+    case DType::kF64:
+      out = py::array_t<double, kFlags>::ensure(a);
+      break;
+  }
+  if (!out)
+    throw py::value_error(Cat("cannot cast ", Str(py::str(a.dtype())), " to ", Str(DTypeName(to))));
+  return out;
+}
+
+// The item count of the first field given, for broadcasting scalar metadata over the batch
+// (whether the fields agree is the core's check).
+inline void NoteCount(int64_t* n, int64_t items) {
+  if (*n < 0) *n = items;
+}
+
+// A value of field `f` that is not an ndarray (a list, a scalar, a tensor) as a C-contiguous
+// array of the field's dtype. ValueError when NumPy cannot read it as numbers, or when a value
+// would not convert exactly (Representable): nothing is silently truncated, wrapped or turned
+// into inf.
+inline py::array ConvertValue(const FieldInfo& f, py::handle value) {
+  auto what = [&] {
+    return Cat("field '", f.name, "': cannot convert ", TypeName(value), " to ",
+               Str(DTypeName(f.dtype)));
+  };
+  bool lossy;
+  py::array a = ScalarArray(value, f.dtype, 0, &lossy);
+  if (lossy) throw py::value_error(Cat(what(), " without loss: ", Str(py::repr(value))));
+  if (a) return a;
+  a = NumberArray(value);
+  if (a && FromNumpy(a.dtype()) == f.dtype) return a;
+  if (!a) {  // NumPy's own reason, from the call NumberArray made without a message
+    std::string why;
+    try {
+      py::array b = py::reinterpret_steal<py::array>(
+          PyObject_CallFunctionObjArgs(g_np_asarray, value.ptr(), nullptr));
+      if (!b) throw py::error_already_set();
+      why = Cat("NumPy reads it as ", Str(py::str(b.dtype())),
+                ", not as bool, integer or float values in native byte order");
+    } catch (py::error_already_set& e) {
+      why = e.what();
+    }
+    throw py::value_error(Cat(what(), ": ", why));
+  }
+  const int64_t bad = FirstLossy(a, f.dtype);
+  if (bad >= 0) throw py::value_error(Cat(what(), " without loss: ", ElementString(a, bad)));
+  return CastTo(a, f.dtype);
+}
+
 inline void AddFixed(const FieldInfo& f, py::handle value, ItemBatch* batch, Keepalive* keep,
-                     BatchShape* bs) {
-  py::array arr;
-  const py::dtype want = NumpyDType(f.dtype);
+                     int64_t* n) {
+  py::array arr = NoArray();
+  DType dtype = f.dtype;
   if (py::isinstance<py::array>(value)) {
     arr = py::reinterpret_borrow<py::array>(value);
-    if (arr.dtype().ptr() != want.ptr()) {
+    if (arr.dtype().ptr() != (*g_np_dtypes)[static_cast<int>(f.dtype)]) {
+      // Passed as its own dtype: whether that is the field's is the core's check. Only a dtype
+      // Strata has no name for cannot be described to it.
       const std::optional<DType> got = FromNumpy(arr.dtype());
-      if (!got || *got != f.dtype) {
+      if (!got) {
         throw py::value_error(Cat("field '", f.name, "': expected dtype ", Str(DTypeName(f.dtype)),
                                   ", got ", Str(py::str(arr.dtype()))));
       }
+      dtype = *got;
     }
   } else {
-    try {
-      arr = py::reinterpret_steal<py::array>(
-          PyObject_CallFunctionObjArgs(g_np_asarray, value.ptr(), want.ptr(), nullptr));
-      if (!arr) throw py::error_already_set();
-    } catch (py::error_already_set& e) {
-      throw py::value_error(Cat("field '", f.name, "': cannot convert ",
-                                Str(py::str(py::type::of(value).attr("__name__"))), " to ",
-                                Str(DTypeName(f.dtype)), ": ", e.what()));
-    }
+    arr = ConvertValue(f, value);
     ++g_converted;
   }
-  const size_t k = f.shape.size();
-  const size_t nd = static_cast<size_t>(arr.ndim());
-  if (nd != k && nd != k + 1) {
-    std::vector<int64_t> got(arr.shape(), arr.shape() + nd);
-    throw py::value_error(Cat("field '", f.name, "': expected shape ",
-                              ShapeString(f.shape.data(), k), " (one item) or [n", k ? ", " : "",
-                              ShapeString(f.shape.data(), k).substr(1), " (a batch), got ",
-                              ShapeString(got.data(), got.size())));
-  }
-  const bool single = nd == k;
   if (!(arr.flags() & py::array::c_style)) {
     arr = py::reinterpret_steal<py::array>(
         PyObject_CallFunctionObjArgs(g_np_ascontiguousarray, arr.ptr(), nullptr));
     if (!arr) throw py::error_already_set();
     ++g_made_contiguous;
   }
+  // Its own shape, except that one item (the field's per-item shape S) is a batch of 1, [1] + S.
+  const size_t k = f.shape.size();
+  const size_t nd = static_cast<size_t>(arr.ndim());
+  bool single = nd == k;
+  for (size_t d = 0; single && d < k; ++d) single = arr.shape()[d] == f.shape[d];
   absl::InlinedVector<int64_t, 6> shape;
   if (single) shape.push_back(1);
-  for (size_t d = 0; d < nd; ++d) shape.push_back(arr.shape()[d]);
-  bs->Note(f.name, single, shape[0]);
-  batch->Add(f.name, f.dtype, absl::MakeConstSpan(shape), arr.data());
+  shape.insert(shape.end(), arr.shape(), arr.shape() + nd);
+  if (!shape.empty()) NoteCount(n, shape[0]);
+  batch->Add(f.name, dtype, absl::MakeConstSpan(shape), arr.data());
   keep->Hold(std::move(arr));
 }
 
 inline void AddVariable(const FieldInfo& f, py::handle value, ItemBatch* batch, Keepalive* keep,
-                        BatchShape* bs) {
+                        int64_t* n) {
   if (py::isinstance<BytesColumn>(value)) {  // packed form, zero-copy (e.g. a sampled column)
     const BytesColumn& c = value.cast<const BytesColumn&>();
     keep->Hold(py::reinterpret_borrow<py::object>(value));
-    bs->Note(f.name, false, static_cast<int64_t>(c.n));
+    NoteCount(n, static_cast<int64_t>(c.n));
     batch->AddBytes(f.name, reinterpret_cast<const char*>(c.data->data()),
                     absl::MakeConstSpan(c.off(), c.n + 1));
     return;
@@ -236,10 +536,10 @@ inline void AddVariable(const FieldInfo& f, py::handle value, ItemBatch* batch, 
       throw py::value_error(Cat("field '", f.name,
                                 "' is a bytes field: expected bytes, a "
                                 "C-contiguous bytes-like object, or a list of them; got ",
-                                Str(py::str(py::type::of(value).attr("__name__")))));
+                                TypeName(value)));
     }
     views->push_back(v);
-    bs->Note(f.name, true, 1);
+    NoteCount(n, 1);
   } else {
     // A private list: holds a reference to every item even if the caller's list changes while
     // the GIL is released.
@@ -250,27 +550,54 @@ inline void AddVariable(const FieldInfo& f, py::handle value, ItemBatch* batch, 
       std::string_view v;
       py::handle it = items[i];
       if (PyUnicode_Check(it.ptr()) || !keep->Export(it, &v)) {
-        throw py::value_error(Cat("field '", f.name, "': item ", i, " is ",
-                                  Str(py::str(py::type::of(it).attr("__name__"))),
+        throw py::value_error(Cat("field '", f.name, "': item ", i, " is ", TypeName(it),
                                   ", expected bytes or a C-contiguous bytes-like object"));
       }
       views->push_back(v);
     }
     keep->Hold(std::move(items));
-    bs->Note(f.name, false, static_cast<int64_t>(views->size()));
+    NoteCount(n, static_cast<int64_t>(views->size()));
   }
   batch->AddBytes(f.name, absl::MakeConstSpan(*views));
 }
 
-// A 1-D contiguous array of T from a number (repeated `n` times) or an array-like of n values.
+// A 1-D contiguous array of T (double, float or int32_t) from a number (repeated `n` times) or
+// an array-like of n values, converted exactly (see ConvertValue): groups=1.5 is refused, not
+// truncated. Whether there are n values is the core's check.
 template <typename T>
 inline absl::Span<const T> MetaSpan(py::handle obj, const char* what, int64_t n, Keepalive* keep) {
-  auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(obj);
-  if (!a) {
-    throw py::value_error(Cat(what, " must be a number or a 1-D array of numbers, got ",
-                              Str(py::str(py::type::of(obj).attr("__name__")))));
+  static_assert(std::is_same_v<T, double> || std::is_same_v<T, float> ||
+                std::is_same_v<T, int32_t>);
+  constexpr DType kTo = std::is_same_v<T, double>  ? DType::kF64
+                        : std::is_same_v<T, float> ? DType::kF32
+                                                   : DType::kI32;
+  auto lossy_error = [&](const std::string& value) {
+    return py::value_error(Cat(what, ": cannot convert ", TypeName(obj), " to ",
+                               Str(DTypeName(kTo)), " without loss: ", value));
+  };
+  bool lossy;
+  if (py::array a = ScalarArray(obj, kTo, std::max<int64_t>(n, 1), &lossy)) {  // broadcast
+    absl::Span<const T> s(static_cast<const T*>(a.data()), static_cast<size_t>(a.size()));
+    keep->Hold(std::move(a));
+    return s;
   }
-  if (a.ndim() > 1) throw py::value_error(Cat(what, " must be 1-D, got ", a.ndim(), " dimensions"));
+  if (lossy) throw lossy_error(Str(py::repr(obj)));
+  py::array natural = NumberArray(obj);
+  if (!natural) {
+    throw py::value_error(
+        Cat(what, " must be a number or a 1-D array of numbers, got ", TypeName(obj)));
+  }
+  if (natural.ndim() > 1) {
+    throw py::value_error(Cat(what, " must be 1-D, got ", natural.ndim(), " dimensions"));
+  }
+  if (FromNumpy(natural.dtype()) != kTo) {
+    const int64_t bad = FirstLossy(natural, kTo);
+    if (bad >= 0) throw lossy_error(ElementString(natural, bad));
+  }
+  auto a = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(natural);
+  if (!a)
+    throw py::value_error(
+        Cat(what, ": cannot convert ", TypeName(obj), " to ", Str(DTypeName(kTo))));
   if (a.ndim() == 0 && n > 1) {  // broadcast a scalar over the batch
     py::array_t<T> full(n);
     std::fill(full.mutable_data(), full.mutable_data() + n, *a.data());
@@ -293,15 +620,18 @@ inline py::array TableCore::Insert(py::handle item, py::handle priorities, py::h
   const absl::Duration timeout = ParseTimeout(timeout_obj);
   Keepalive keep;
   ItemBatch batch;
-  BatchShape bs;
+  int64_t n = -1;  // the first field's item count
   auto add = [&](std::string_view name, py::handle value) {
     const int idx = FieldIndex(name);
-    if (idx < 0) UnknownField(name);
+    if (idx < 0) {  // nothing to convert it to; the core names it and the schema's fields
+      batch.Add(name, DType::kU8, absl::Span<const int64_t>(), nullptr);
+      return;
+    }
     const FieldInfo& f = fields_[idx];
     if (f.variable) {
-      AddVariable(f, value, &batch, &keep, &bs);
+      AddVariable(f, value, &batch, &keep, &n);
     } else {
-      AddFixed(f, value, &batch, &keep, &bs);
+      AddFixed(f, value, &batch, &keep, &n);
     }
   };
   if (PyDict_Check(item.ptr())) {  // the common case first
@@ -322,7 +652,6 @@ inline py::array TableCore::Insert(py::handle item, py::handle priorities, py::h
     keep.Hold(py::reinterpret_borrow<py::object>(item));
     for (size_t i = 0; i < b.batch->num_fields(); ++i) {
       const FieldData& f = b.batch->field(i);
-      if (FieldIndex(f.name) < 0) UnknownField(f.name);
       if (f.variable) {
         batch.AddBytes(f.name, reinterpret_cast<const char*>(f.data->data()),
                        absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(f.offsets->data()),
@@ -331,17 +660,16 @@ inline py::array TableCore::Insert(py::handle item, py::handle priorities, py::h
         batch.Add(f.name, f.dtype, absl::MakeConstSpan(f.shape), f.data->data());
       }
     }
-    bs.Note("", false, static_cast<int64_t>(b.batch->size()));
+    n = static_cast<int64_t>(b.batch->size());
   } else if (py::hasattr(item, "items")) {  // any other Mapping
     for (py::handle kv : item.attr("items")()) {
       py::tuple t = py::reinterpret_borrow<py::tuple>(kv);
       add(t[0].cast<std::string>(), t[1]);
     }
   } else {
-    throw py::type_error(Cat("insert expects a dict of field name -> value(s) or a Batch, got ",
-                             Str(py::str(py::type::of(item).attr("__name__")))));
+    throw py::type_error(
+        Cat("insert expects a dict of field name -> value(s) or a Batch, got ", TypeName(item)));
   }
-  const int64_t n = bs.n;
   if (!priorities.is_none())
     batch.set_priorities(MetaSpan<double>(priorities, "priorities", n, &keep));
   if (!groups.is_none()) batch.set_groups(MetaSpan<int32_t>(groups, "groups", n, &keep));

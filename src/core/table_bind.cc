@@ -22,6 +22,14 @@ std::string ExpectedShape(const FieldSpec& f) {
   return s + "]";
 }
 
+// What one item of `f` looks like, for callers that think in items rather than batches.
+std::string ItemShape(const FieldSpec& f) {
+  return f.shape.empty() ? "one item is a scalar"
+                         : absl::StrCat("one item has shape ", ShapeString(f.shape));
+}
+
+std::string Items(int64_t n) { return absl::StrCat(n, n == 1 ? " item" : " items"); }
+
 }  // namespace
 
 absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
@@ -65,9 +73,9 @@ absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
         shape_ok = e.shape[d + 1] == spec.shape[d];
       }
       if (!shape_ok) {
-        return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "': expected shape ",
-                                                       ExpectedShape(spec), ", got ",
-                                                       ShapeString(e.shape)));
+        return absl::InvalidArgumentError(
+            absl::StrCat("field '", e.name, "': expected shape ", ExpectedShape(spec), ", got ",
+                         ShapeString(e.shape), " (", ItemShape(spec), ")"));
       }
       m = e.shape[0];
       if (m > 0 && e.data == nullptr) {
@@ -96,8 +104,8 @@ absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
       n = m;
       n_field = &e.name;
     } else if (m != n) {
-      return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "' has ", m,
-                                                     " items but field '", *n_field, "' has ", n));
+      return absl::InvalidArgumentError(absl::StrCat("field '", e.name, "' has ", Items(m),
+                                                     " but field '", *n_field, "' has ", n));
     }
   }
   for (size_t f = 0; f < schema.num_fields(); ++f) {
@@ -130,7 +138,10 @@ absl::Status TableImpl::Bind(const ItemBatch& batch, BoundBatch* bound) const {
   for (const ItemBatch::ScoreEntry& s : batch.scores()) {
     const int c = schema.ScoreIndex(s.name);
     if (c < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown score column '", s.name, "'"));
+      const std::vector<std::string>& columns = schema.score_columns();
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown score column '", s.name, "'; the schema has ",
+                       columns.empty() ? "none" : absl::StrJoin(columns, ", ")));
     }
     if (s.values.size() != bound->n) {
       return absl::InvalidArgumentError(absl::StrCat("score column '", s.name, "' has ",

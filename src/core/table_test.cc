@@ -218,6 +218,60 @@ TEST(TableTest, BadInputIsRejectedAndChangesNothing) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// The binder's messages are all a caller (the Python binding included, which passes arrays
+// as they are) learns of a bad batch: each names the field and what was expected.
+TEST(TableTest, BindMessagesSayWhichFieldAndWhatWasExpected) {
+  TableOptions o;
+  o.name = "t";
+  o.schema =
+      *Schema::Builder().Fixed("x", DType::kF32, {4}).Fixed("y", DType::kI32).Score("loss").Build();
+  o.max_items = 10;
+  auto t = MakeTable(o);
+  std::vector<float> x(8);
+  std::vector<int32_t> y(3);
+  std::vector<Key> keys;
+  auto message = [&](const ItemBatch& b) {
+    const absl::Status s = t->Insert(b, &keys);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    return std::string(s.message());
+  };
+  EXPECT_EQ(
+      message(
+          ItemBatch().Add("x", DType::kF32, {4}, x.data()).Add("y", DType::kI32, {1}, y.data())),
+      "field 'x': expected shape [n, 4], got [4] (one item has shape [4])");
+  EXPECT_EQ(message(ItemBatch()
+                        .Add("x", DType::kF32, {1, 4}, x.data())
+                        .Add("y", DType::kI32, {1, 1}, y.data())),
+            "field 'y': expected shape [n], got [1, 1] (one item is a scalar)");
+  EXPECT_EQ(
+      message(
+          ItemBatch().Add("x", DType::kF32, {2, 4}, x.data()).Add("y", DType::kI32, {1}, y.data())),
+      "field 'y' has 1 item but field 'x' has 2");
+  EXPECT_EQ(
+      message(
+          ItemBatch().Add("y", DType::kI32, {3}, y.data()).Add("x", DType::kF32, {2, 4}, x.data())),
+      "field 'x' has 2 items but field 'y' has 3");
+  EXPECT_EQ(message(ItemBatch().Add("y", DType::kI64, {1}, y.data())),
+            "field 'y': expected dtype int32, got int64");
+  std::vector<float> score = {1};
+  EXPECT_EQ(message(ItemBatch()
+                        .Add("x", DType::kF32, {1, 4}, x.data())
+                        .Add("y", DType::kI32, {1}, y.data())
+                        .AddScores("gain", score)),
+            "unknown score column 'gain'; the schema has loss");
+  EXPECT_EQ(message(ItemBatch().Add("z", DType::kU8, {}, nullptr)),
+            "table 't': unknown field 'z'; the schema has x, y");
+  EXPECT_TRUE(keys.empty());
+  EXPECT_EQ(t->size(), 0u);
+
+  TableOptions no_scores = VecOptions();
+  no_scores.schema = *Schema::Builder().Fixed("x", DType::kF32, {4}).Build();
+  auto u = MakeTable(no_scores);
+  const absl::Status s = u->Insert(
+      ItemBatch().Add("x", DType::kF32, {1, 4}, x.data()).AddScores("loss", score), &keys);
+  EXPECT_EQ(s.message(), "unknown score column 'loss'; the schema has none");
+}
+
 TEST(TableTest, FifoEvictionMakesOldKeysStale) {
   auto t = MakeTable(VecOptions(4));
   std::vector<Key> first = InsertValues(*t, 0, 4);

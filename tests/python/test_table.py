@@ -505,7 +505,7 @@ def test_table_properties_and_repr(simple_table):
         ({"obs": np.zeros((2, 5), np.float32), "action": [1, 2], "frame": [b"", b""]}, {}, ValueError,
          r"field 'obs': expected shape \[n, 4\], got \[2, 5\]"),
         ({"obs": np.zeros((2, 2, 4), np.float32), "action": [1, 2], "frame": [b"", b""]}, {}, ValueError,
-         r"field 'obs': expected shape \[4\] \(one item\) or \[n, 4\] \(a batch\), got \[2, 2, 4\]"),
+         r"field 'obs': expected shape \[n, 4\], got \[2, 2, 4\] \(one item has shape \[4\]\)"),
         ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2], "frame": [b"", b""], "extra": 1}, {},
          ValueError, "unknown field 'extra'; the schema has obs, action, frame"),
         ({"obs": np.zeros((2, 4), np.float32), "frame": [b"", b""]}, {}, ValueError,
@@ -513,7 +513,7 @@ def test_table_properties_and_repr(simple_table):
         ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2, 3], "frame": [b"", b""]}, {}, ValueError,
          "field 'action' has 3 items but field 'obs' has 2"),
         ({"obs": np.zeros(4, np.float32), "action": [1, 2], "frame": [b"", b""]}, {}, ValueError,
-         "is a batch but field 'obs' is a single item"),
+         "field 'action' has 2 items but field 'obs' has 1"),
         ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2], "frame": [b"", b""]},
          {"priorities": [1.0, np.nan]}, ValueError, r"priorities\[1\] is nan"),
         ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2], "frame": [b"", b""]},
@@ -544,6 +544,99 @@ def test_insert_errors(simple_table, items, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         simple_table.insert(items, **kwargs)
     assert len(simple_table) == 0 and simple_table.stats().inserted == 0
+
+
+# Every bad insert below is refused by the core's batch binder (the binding passes arrays with
+# their own dtype and shape) or by an exact conversion; each names the field and inserts nothing,
+# also into a table that already holds items.
+BAD_INSERTS = [
+    # An array of another dtype, for a float and for an int field.
+    ({"obs": np.zeros((2, 4)), "action": [1, 2], "frame": [b"", b""]}, {},
+     "field 'obs': expected dtype float32, got float64"),
+    ({"obs": np.zeros((2, 4), np.float32), "action": np.arange(2), "frame": [b"", b""]}, {},
+     "field 'action': expected dtype int32, got int64"),
+    ({"obs": np.zeros((2, 4), np.float32), "action": np.zeros(2, np.uint16), "frame": [b"", b""]}, {},
+     "field 'action': expected dtype int32, got uint16"),
+    # Wrong shapes: of a single item, of a batch, of a scalar field.
+    ({"obs": np.zeros(5, np.float32), "action": 1, "frame": b""}, {},
+     r"field 'obs': expected shape \[n, 4\], got \[5\] \(one item has shape \[4\]\)"),
+    ({"obs": np.zeros((3, 2), np.float32), "action": [1, 2, 3], "frame": [b""] * 3}, {},
+     r"field 'obs': expected shape \[n, 4\], got \[3, 2\]"),
+    ({"obs": np.zeros((2, 4), np.float32), "action": np.zeros((2, 1), np.int32), "frame": [b"", b""]},
+     {}, r"field 'action': expected shape \[n\], got \[2, 1\] \(one item is a scalar\)"),
+    # Batch sizes that disagree, between fields and between a single item and a batch.
+    ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2], "frame": [b""] * 3}, {},
+     "field 'frame' has 3 items but field 'obs' has 2"),
+    ({"action": [1, 2], "obs": np.zeros(4, np.float32), "frame": [b"", b""]}, {},
+     "field 'obs' has 1 item but field 'action' has 2"),
+    # NaN metadata.
+    ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2], "frame": [b"", b""]},
+     {"priorities": np.array([np.nan, 1.0])}, r"priorities\[0\] is nan"),
+    # Lists and scalars that would not convert exactly: truncated, wrapped, overflowed, not numbers.
+    ({"obs": np.zeros((2, 4), np.float32), "action": [1.5, 2], "frame": [b"", b""]}, {},
+     r"field 'action': cannot convert list to int32 without loss: 1.5 at \[0\]"),
+    ({"obs": np.zeros(4, np.float32), "action": 2.5, "frame": b""}, {},
+     "field 'action': cannot convert float to int32 without loss: 2.5$"),
+    ({"obs": np.zeros(4, np.float32), "action": 2**40, "frame": b""}, {},
+     "field 'action': cannot convert int to int32 without loss: 1099511627776"),
+    ({"obs": np.zeros(4, np.float32), "action": [np.nan], "frame": [b""]}, {},
+     r"field 'action': cannot convert list to int32 without loss: nan at \[0\]"),
+    ({"obs": [[0, 0, 0, 0], [0, 0, 1e40, 0]], "action": [1, 2], "frame": [b"", b""]}, {},
+     r"field 'obs': cannot convert list to float32 without loss: 1e\+40 at \[1, 2\]"),
+    ({"obs": np.zeros(4, np.float32), "action": np.float16(2.5), "frame": b""}, {},
+     "field 'action': cannot convert float16 to int32 without loss: 2.5"),
+    ({"obs": ["1", "2", "3", "4"], "action": 1, "frame": b""}, {},
+     "field 'obs': cannot convert list to float32: NumPy reads it as <U1, not as bool, integer or float"),
+    ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2], "frame": [b"", b""]},
+     {"groups": [1, 2.5]}, r"groups: cannot convert list to int32 without loss: 2.5 at \[1\]"),
+    ({"obs": np.zeros((2, 4), np.float32), "action": [1, 2], "frame": [b"", b""]},
+     {"tasks": 2**31}, "tasks: cannot convert int to int32 without loss: 2147483648"),
+]
+
+
+@pytest.mark.parametrize("items, kwargs, match", BAD_INSERTS)
+def test_bad_insert_names_the_field_and_changes_nothing(simple_table, items, kwargs, match):
+    keys = simple_table.insert(make_items(3))
+    with pytest.raises(ValueError, match=match):
+        simple_table.insert(items, **kwargs)
+    assert len(simple_table) == 3 and simple_table.stats().inserted == 3
+    assert sorted(simple_table.get(keys).action.tolist()) == [0, 1, 2]
+
+
+def test_nan_score_names_the_column_and_changes_nothing():
+    t = strata.Table("t", strata.Schema({"x": np.int32}, scores=["loss"]), capacity=10)
+    t.insert({"x": [1, 2]}, scores={"loss": [0.5, 1.5]})
+    with pytest.raises(ValueError, match=r"score column 'loss'\[1\] is NaN"):
+        t.insert({"x": [3, 4]}, scores={"loss": [0.5, np.nan]})
+    with pytest.raises(ValueError, match=r"unknown score column 'gain'; the schema has loss"):
+        t.insert({"x": [3, 4]}, scores={"gain": [0.5, 1.0]})
+    with pytest.raises(ValueError, match=r"scores: cannot convert list to float32 without loss: 1e\+39"):
+        t.insert({"x": [3, 4]}, scores={"loss": [0.5, 1e39]})
+    assert len(t) == 2 and t.stats().inserted == 2
+
+
+def test_exact_conversions_are_accepted():
+    t = strata.Table("t", {"i8": np.int8, "u8": np.uint8, "f16": np.float16, "b": np.bool_,
+                           "i64": np.int64, "v": (np.float32, (2,))}, capacity=10)
+    keys = t.insert({"i8": [-128, 127.0], "u8": [np.uint16(255), True], "f16": [65504, 0.1],
+                     "b": [1, 0.0], "i64": [np.uint16(15360), np.uint16(1)], "v": [[1, 2**60], [1e-50, np.inf]]},
+                    groups=[np.int64(7), 8.0], tasks=np.array([1, 2], np.int16), priorities=[1, 2])
+    b = t.get(keys)
+    assert b.i8.tolist() == [-128, 127] and b.u8.tolist() == [255, 1]
+    assert b.f16.dtype == np.float16 and b.f16.tolist() == [65504.0, np.float16(0.1)]
+    assert b.b.tolist() == [True, False]
+    assert b.i64.tolist() == [15360, 1]  # uint16 values, not read as the bits of float16s
+    assert b.v.tolist() == [[1.0, np.float32(2**60)], [0.0, np.inf]]
+    assert b.groups.tolist() == [7, 8] and b.tasks.tolist() == [1, 2] and b.priorities.tolist() == [1, 2]
+    with pytest.raises(ValueError, match="field 'i8': cannot convert list to int8 without loss: 128"):
+        t.insert({"i8": [128, 0], "u8": [0, 0], "f16": [0, 0], "b": [0, 0], "i64": [0, 0], "v": [[0, 0]] * 2})
+    with pytest.raises(ValueError, match="field 'f16': cannot convert int to float16 without loss: 65536"):
+        t.insert({"i8": 0, "u8": 0, "f16": 65536, "b": 0, "i64": 0, "v": [0, 0]})
+    with pytest.raises(ValueError, match="field 'b': cannot convert int to bool without loss: 2"):
+        t.insert({"i8": 0, "u8": 0, "f16": 0, "b": 2, "i64": 0, "v": [0, 0]})
+    with pytest.raises(ValueError, match="field 'i64': cannot convert float to int64 without loss: 9.2"):
+        t.insert({"i8": 0, "u8": 0, "f16": 0, "b": 0, "i64": 2.0**63, "v": [0, 0]})
+    assert len(t) == 2
 
 
 def test_item_larger_than_max_bytes():
