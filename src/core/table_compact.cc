@@ -156,8 +156,8 @@ bool TableImpl::CompactStep() {
   }
   if (!status.ok()) {
     BackgroundLock lock(this);
-    storage_error_ = absl::Status(
-        status.code(), absl::StrCat("compaction of segment ", victim, ": ", status.message()));
+    writes_.SetError(absl::Status(
+        status.code(), absl::StrCat("compaction of segment ", victim, ": ", status.message())));
     compaction_ = Compaction{};
     compaction_not_before_ = now + absl::Seconds(1);
     return false;
@@ -205,7 +205,7 @@ bool TableImpl::CompactStep() {
       const absl::Status s = segments_->DropSegments({victim});
       BackgroundLock lock(this);
       if (!s.ok()) {
-        storage_error_ = s;
+        writes_.SetError(s);
       } else {
         ++tier_counters_.segments_compacted;
         tier_counters_.compaction_bytes_freed += compaction_.data_bytes;

@@ -235,7 +235,7 @@ absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
     absl::StatusOr<size_t> admitted = limiter_->AcquireInserts(b.n - done, deadline);
     if (!admitted.ok()) return partial(admitted.status());
     for (size_t k = 0; k < *admitted; ++k) {
-      if (tiered_ && !(storage_error_.ok() && write_queue_.size() < options_.write_queue_items &&
+      if (tiered_ && !(writes_.error().ok() && writes_.size() < options_.write_queue_items &&
                        FrameAvailable(ItemBytes(b, done)))) {
         limiter_->ReleaseInserts(*admitted - k);  // wait for room, then admit the rest again
         break;
@@ -245,7 +245,7 @@ absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
   }
   if (tiered_ && options_.durability != Durability::kNone) {
     WakeWriter();
-    return partial(AwaitDurable(next_ticket_, deadline));
+    return partial(AwaitDurable(writes_.last_ticket(), deadline));
   }
   if (tiered_) WakeWriter();
   return absl::OkStatus();

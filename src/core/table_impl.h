@@ -22,7 +22,8 @@
 // not slot) and in segment files; per slot, dram_ (tier/frame_manager.h) names its frame (or
 // kNoFrame: cold) and
 // loc_[s] its record (segment kUnwritten until the writer thread wrote it). A writer thread
-// drains write_queue_. Lock order: writer_mu_ before mu_; the SegmentStore's own mutex is a leaf.
+// drains writes_ (tier/write_behind.h). Lock order: writer_mu_ before mu_; the SegmentStore's own
+// mutex is a leaf.
 #ifndef STRATA_CORE_TABLE_IMPL_H_
 #define STRATA_CORE_TABLE_IMPL_H_
 
@@ -52,6 +53,7 @@
 #include "tier/frame_manager.h"
 #include "tier/record_codec.h"
 #include "tier/segment_store.h"
+#include "tier/write_behind.h"
 #include "util/aligned_bytes.h"
 #include "util/mmap_region.h"
 #include "util/mutex.h"
@@ -104,12 +106,6 @@ class TableImpl {
   };
   static constexpr uint32_t kUnwritten = 0xFFFFFFFFu;
   static constexpr uint32_t kNoFrame = FrameManager::kNoFrame;
-  // One entry of the write queue: an item to write, or a tombstone for a stored record.
-  struct PendingWrite {
-    Key key = kNoKey;
-    bool tombstone = false;
-    uint64_t ticket = 0;
-  };
   // The cold part of a Sample/Get, carried out of the lock.
   struct ReadPlan {
     struct Cold {
@@ -232,7 +228,7 @@ class TableImpl {
   void WakeWriter();
   void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_, writer_mu_);
   // Writes one group from the queue; false when the queue was empty or the write failed
-  // (then *failed is set, the group is queued again and storage_error_ says why).
+  // (then *failed is set, the group is queued again and writes_.error() says why).
   bool WriteGroup(bool* failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status AwaitDurable(uint64_t ticket, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -372,11 +368,8 @@ class TableImpl {
   FrameManager dram_ ABSL_GUARDED_BY(mu_);          // slot <-> frame, free and spare rows, bytes
   // Which items keep a DRAM copy (src/placement/): told every Residence change (Transit).
   std::unique_ptr<PlacementPolicy> placement_ ABSL_GUARDED_BY(mu_);
-  std::deque<PendingWrite> write_queue_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;     // tickets handed to queued writes
-  uint64_t durable_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // every ticket <= this is written
-  uint64_t writing_items_ ABSL_GUARDED_BY(mu_) = 0;   // items in the group being written
-  absl::Status storage_error_ ABSL_GUARDED_BY(mu_);
+  // Writes owed to storage (queue, tickets, durable watermark, the last storage error).
+  WriteBehind writes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint32_t, uint64_t> live_bytes_
       ABSL_GUARDED_BY(mu_);  // per segment (FileSpan)
   uint64_t stored_items_ ABSL_GUARDED_BY(mu_) = 0;

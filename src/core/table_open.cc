@@ -296,7 +296,7 @@ absl::Status TableImpl::Checkpoint() {
     while (WriteGroup(&failed)) {
     }
     MutexLock lock(&mu_);
-    return storage_error_;
+    return writes_.error();
   }
   return CheckpointLocked();
 }
@@ -307,7 +307,7 @@ absl::Status TableImpl::CheckpointLocked() {
   }
   {
     MutexLock lock(&mu_);
-    if (!storage_error_.ok()) return storage_error_;
+    if (!writes_.error().ok()) return writes_.error();
   }
   // Everything written so far is in segments below `first`; what comes later lands in `first` or
   // above and is replayed on top of the checkpoint.

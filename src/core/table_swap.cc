@@ -105,7 +105,7 @@ bool TableImpl::MaintenanceStep() {
       // a larger budget); promotions and rebalancing otherwise.
       MaintenanceRoom room{.free_items = dram_.free_frames(),
                            .max_moves = kMaxPairsPerStep,
-                           .inserts_pending = !write_queue_.empty()};
+                           .inserts_pending = !writes_.empty()};
       const uint64_t row = options_.schema.fixed_row_bytes();
       if (row > 0) {
         room.free_items = std::min<uint64_t>(

@@ -31,26 +31,26 @@ bool TableImpl::FrameAvailable(uint64_t bytes) const {
 
 absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
   auto ready = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return closed_ || !storage_error_.ok() ||
-           (write_queue_.size() < options_.write_queue_items && FrameAvailable(bytes));
+    return closed_ || !writes_.error().ok() ||
+           (writes_.size() < options_.write_queue_items && FrameAvailable(bytes));
   };
   if (!ready()) {
     WakeWriter();
     if (!mu_.AwaitWithDeadline(ready, deadline)) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "table '", options_.name, "': timed out waiting for the storage writer (",
-          write_queue_.size(), " writes queued; DRAM frames full of unwritten items)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("table '", options_.name, "': timed out waiting for the storage writer (",
+                       writes_.size(), " writes queued; DRAM frames full of unwritten items)"));
     }
   }
   if (closed_) {
     return absl::CancelledError(absl::StrCat("table '", options_.name, "' was closed"));
   }
-  if (!storage_error_.ok()) {
-    return absl::Status(storage_error_.code(),
+  if (!writes_.error().ok()) {
+    return absl::Status(writes_.error().code(),
                         absl::StrCat("table '", options_.name,
                                      "': storage writes are failing, inserts are refused until one "
                                      "succeeds: ",
-                                     storage_error_.message()));
+                                     writes_.error().message()));
   }
   return absl::OkStatus();
 }
@@ -136,16 +136,16 @@ absl::Status TableImpl::Resize(uint64_t max_items, uint64_t dram_budget) {
     WakeWriter();
     mu_.AwaitWithDeadline(
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return closed_ || !storage_error_.ok() || placement_->droppable() > 0;
+          return closed_ || !writes_.error().ok() || placement_->droppable() > 0;
         },
         absl::InfiniteFuture());
     if (closed_) return absl::CancelledError(absl::StrCat("table '", name, "' was closed"));
-    if (!storage_error_.ok()) {
-      return absl::Status(storage_error_.code(),
+    if (!writes_.error().ok()) {
+      return absl::Status(writes_.error().code(),
                           absl::StrCat("table '", name,
                                        "': the new DRAM budget is set, but unwritten items still "
                                        "hold more than it while storage writes fail: ",
-                                       storage_error_.message()));
+                                       writes_.error().message()));
     }
   }
   WakeMaintenance();  // a larger budget is refilled from storage in the background
@@ -318,11 +318,11 @@ void TableImpl::TierInfoLocked(TierInfo* t) const {
   t->dram_bytes = dram_.resident_bytes();
   t->stored_items = stored_items_;
   t->stored_bytes = stored_bytes_;
-  t->pending_writes = write_queue_.size();
+  t->pending_writes = writes_.size();
   t->segments = live_bytes_.size();
   const uint64_t lookups = t->dram_hits + t->dram_misses;
   t->dram_hit_rate = lookups == 0 ? 0 : static_cast<double>(t->dram_hits) / lookups;
-  t->storage_error = storage_error_.ok() ? "" : std::string(storage_error_.message());
+  t->storage_error = writes_.error().ok() ? "" : std::string(writes_.error().message());
   if (segments_ != nullptr) {
     t->disk_bytes = segments_->disk_bytes();
     t->writes_issued = segments_->appends();

@@ -26,9 +26,7 @@ constexpr size_t kAutoCheckpointSegments = 16;
 
 // --- The writer ------------------------------------------------------------------------------
 
-void TableImpl::Enqueue(Key key, bool tombstone) {
-  write_queue_.push_back(PendingWrite{key, tombstone, ++next_ticket_});
-}
+void TableImpl::Enqueue(Key key, bool tombstone) { writes_.Enqueue(key, tombstone); }
 
 void TableImpl::WakeWriter() { writer_wakeup_.Notify(); }
 
@@ -78,14 +76,12 @@ bool TableImpl::WriteGroup(bool* failed) {
   records.clear();
   raw.clear();
   std::vector<IndexEntry> entries;
-  std::vector<PendingWrite> taken;
+  std::vector<WriteBehind::Pending> taken;
   {
     BackgroundLock lock(this);
-    if (write_queue_.empty()) return false;
-    while (!write_queue_.empty() && entries.size() < kMaxGroupEntries &&
-           raw.size() < kMaxGroupBytes) {
-      const PendingWrite w = write_queue_.front();
-      write_queue_.pop_front();
+    WriteBehind::Pending w;
+    while (entries.size() < kMaxGroupEntries && raw.size() < kMaxGroupBytes &&
+           writes_.TakeFront(&w)) {
       taken.push_back(w);
       if (w.tombstone) {
         entries.push_back(IndexEntry{.flags = IndexEntry::kTombstone, .key = w.key});
@@ -113,6 +109,7 @@ bool TableImpl::WriteGroup(bool* failed) {
                                    .task = m.task,
                                    .priority = m.priority});
     }
+    if (taken.empty()) return false;
   }
   for (IndexEntry& e : entries) {
     if (e.flags & IndexEntry::kTombstone) continue;
@@ -134,12 +131,10 @@ bool TableImpl::WriteGroup(bool* failed) {
   BackgroundLock lock(this);
   if (!s.ok()) {
     // Keep everything queued, in order; the items stay in DRAM (dirty) until a retry succeeds.
-    for (auto it = taken.rbegin(); it != taken.rend(); ++it) write_queue_.push_front(*it);
-    storage_error_ = s;
+    writes_.Failed(taken, s);
     *failed = true;
     return false;
   }
-  storage_error_ = absl::OkStatus();
   for (const IndexEntry& e : entries) {
     ++tier_counters_.records_written;
     if (e.flags & IndexEntry::kTombstone) continue;
@@ -157,13 +152,13 @@ bool TableImpl::WriteGroup(bool* failed) {
     dram_.MarkClean(ItemBytesOf(slot));
     Transit(slot, Residence::kDirty, Residence::kClean);
   }
-  durable_ticket_ = taken.back().ticket;
+  writes_.Written(taken);
   return true;
 }
 
 absl::Status TableImpl::AwaitDurable(uint64_t ticket, absl::Time deadline) {
   auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return durable_ticket_ >= ticket || !storage_error_.ok();
+    return writes_.durable(ticket) || !writes_.error().ok();
   };
   if (!mu_.AwaitWithDeadline(done, deadline)) {
     return absl::DeadlineExceededError(absl::StrCat(
@@ -171,11 +166,11 @@ absl::Status TableImpl::AwaitDurable(uint64_t ticket, absl::Time deadline) {
         "': timed out waiting for inserted items to be written (they are in the table, "
         "not yet durable)"));
   }
-  if (durable_ticket_ < ticket) {
-    return absl::Status(storage_error_.code(),
+  if (!writes_.durable(ticket)) {
+    return absl::Status(writes_.error().code(),
                         absl::StrCat("table '", options_.name,
                                      "': inserted items are in the table but not durable: ",
-                                     storage_error_.message()));
+                                     writes_.error().message()));
   }
   return absl::OkStatus();
 }
