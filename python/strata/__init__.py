@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -305,22 +305,38 @@ class _Subscriptable:
         return getattr(self, name)
 
 
+_Stats = TypeVar("_Stats", bound=type)
+
+
+def _field_help(cls: _Stats) -> _Stats:
+    """Lists each field of a stats dataclass with its help in the docstring, from the core's
+    field table (``InfoFields`` in include/strata/info_fields.h), so that ``help(TierStats)``
+    shows them. test_info_fields.py keeps the fields declared here equal to that table's."""
+    fields = [(field, text) for owner, field, _, text in _strata._info_fields() if owner == cls.__name__]
+    lines = [f"      {field}: {text}" for field, text in fields]
+    cls.__doc__ = f"{cls.__doc__}\n\n    Attributes:\n" + "\n".join(lines) + "\n"
+    return cls
+
+
+@_field_help
 @dataclasses.dataclass(frozen=True)
 class RateLimiterStats(_Subscriptable):
     """A snapshot of a table's rate limiter: its options and counters."""
 
+    # Each field's help: InfoFields<RateLimiterOptions> and <RateLimiterInfo> in
+    # include/strata/info_fields.h.
     samples_per_insert: float
     min_size_to_sample: int
     min_diff: float
     max_diff: float
-    inserts: int  # items admitted for insertion over the table's life
-    samples: int  # items admitted for sampling
-    diff: float  # inserts * samples_per_insert - samples
-    waiting_inserts: int  # calls blocked right now
+    inserts: int
+    samples: int
+    diff: float
+    waiting_inserts: int
     waiting_samples: int
-    insert_waits: int  # calls that had to wait at least once
+    insert_waits: int
     sample_waits: int
-    insert_wait_seconds: float  # total time callers spent blocked
+    insert_wait_seconds: float
     sample_wait_seconds: float
 
 
@@ -340,77 +356,81 @@ class RepairReport(_Subscriptable):
         return self.summary
 
 
+@_field_help
 @dataclasses.dataclass(frozen=True)
 class TierStats(_Subscriptable):
     """The SSD tier's state and counters (``Table.stats().tier``); for a table without
     ``storage_dir``, ``enabled`` is False and every counter 0."""
 
+    # Each field's help: InfoFields<TierInfo> in include/strata/info_fields.h.
     enabled: bool
-    dram_items: int  # items with a DRAM copy
-    dram_bytes: int  # their payload bytes (<= dram_budget_bytes)
-    stored_items: int  # items whose record is written to storage
-    stored_bytes: int  # their record bytes
-    disk_bytes: int  # segment files, including garbage of removed items
-    pending_writes: int  # items and tombstones queued for the writer
-    dram_hits: int  # items sample/get served from DRAM
-    dram_misses: int  # ... read from storage
-    dram_hit_rate: float  # hits / (hits + misses)
-    reads_issued: int  # storage reads submitted
+    dram_items: int
+    dram_bytes: int
+    stored_items: int
+    stored_bytes: int
+    disk_bytes: int
+    pending_writes: int
+    dram_hits: int
+    dram_misses: int
+    dram_hit_rate: float
+    reads_issued: int
     reads_completed: int
     read_bytes: int
-    reads_in_flight: int  # queue depth now
+    reads_in_flight: int
     max_reads_in_flight: int
-    read_p50_us: float  # read latency percentiles, microseconds
+    read_p50_us: float
     read_p99_us: float
-    writes_issued: int  # segment appends (one per write group)
-    records_written: int  # item records and tombstones
+    writes_issued: int
+    records_written: int
     bytes_written: int
     syncs: int
-    demotions: int  # DRAM copies dropped to make room
-    promotions: int  # stored items given a DRAM copy (placement, warm-up)
-    swaps: int  # tier_sampling="resident": items swapped in
-    swaps_skipped: int  # swaps dropped because the swapper was behind
-    swap_bytes: int  # record bytes read by swaps and promotions
-    segments: int  # segment files holding live records
-    segments_compacted: int  # segments rewritten or deleted by compaction
-    compaction_bytes_moved: int  # live record bytes copied by compaction
-    compaction_bytes_freed: int  # data bytes of deleted segments
-    compaction_progress: float  # of the segment being compacted now (0..1; 0 when idle)
-    corrupt_items: int  # records lost to a checksum mismatch or a truncated file (removed)
-    recovered_items: int  # items restored when the table was opened
-    bad_index_entries: int  # torn or corrupt index entries skipped when opened
-    reader: str  # "io_uring", or the fallback in use ("threads ...")
-    storage_error: str  # the last write error; empty once writes succeed again
-    swaps_requested: int  # victims chosen for swapping (swapped, skipped or not replaceable)
-    swap_ratio: float  # live swap settings (set_swap)
+    demotions: int
+    promotions: int
+    swaps: int
+    swaps_skipped: int
+    swap_bytes: int
+    segments: int
+    segments_compacted: int
+    compaction_bytes_moved: int
+    compaction_bytes_freed: int
+    compaction_progress: float
+    corrupt_items: int
+    recovered_items: int
+    bad_index_entries: int
+    reader: str
+    storage_error: str
+    swaps_requested: int
+    swap_ratio: float
     swap_interval: int
-    dram_budget_bytes: int  # live DRAM budget (resize)
-    read_latency_total_us: float  # sum over completed reads (a window's mean: its deltas)
-    groups: Mapping[int, Tuple[int, int]]  # placement="group_balanced": {group: (dram, all)}
+    dram_budget_bytes: int
+    read_latency_total_us: float
+    groups: Mapping[int, Tuple[int, int]]
 
 
+@_field_help
 @dataclasses.dataclass(frozen=True)
 class TableStats(_Subscriptable):
     """Counters since creation and the current state of a table (``Table.stats()``). Fields read
     as attributes or by name: ``stats.tier.dram_misses`` or ``stats["tier"]["dram_misses"]``."""
 
+    # Each field's help: InfoFields<TableInfo> in include/strata/info_fields.h.
     name: str
     schema: str
     sampler: str
     remover: str
-    size: int  # live items
-    bytes: int  # payload bytes of live items
+    size: int
+    bytes: int
     capacity: int
-    max_bytes: int  # 0: no byte limit
-    inserted: int  # items inserted
-    dropped: int  # items refused by the reservoir insertion policy
-    sampled: int  # items returned by sample()
-    evicted: int  # removed by the remover to make room
-    expired: int  # removed after max_times_sampled
-    deleted: int  # removed by delete()
+    max_bytes: int
+    inserted: int
+    dropped: int
+    sampled: int
+    evicted: int
+    expired: int
+    deleted: int
     priority_updates: int
     score_updates: int
-    missing_keys: int  # stale or unknown keys seen by get/delete/update_*
+    missing_keys: int
     closed: bool
     rate_limiter: RateLimiterStats
     tier: TierStats

@@ -545,6 +545,10 @@ PYBIND11_MODULE(_strata, m) {
       py::arg("name"), py::arg("schema"), py::arg("storage"),
       "Table::Repair on the storage options `storage` (see strata.Table.repair).");
 
+  m.def("_info_fields", &StatsFields,
+        "(dataclass, field, type, help) for every field of the stats dataclasses, in order "
+        "(InfoFields in include/strata/info_fields.h).");
+
   m.def(
       "_storage_option_defaults", [] { return StorageOptionsDict(TableOptions{}); },
       "The storage options' defaults, {keyword: value} (those of TableOptions in C++).");

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -27,6 +28,7 @@
 #include "absl/time/time.h"
 #include "strata/batch.h"
 #include "strata/dtype.h"
+#include "strata/info_fields.h"
 #include "strata/option_names.h"
 #include "strata/options.h"
 #include "strata/rate_limiter.h"
@@ -354,95 +356,92 @@ inline std::string LimiterRepr(const RateLimiterOptions& r) {
              ", max_diff=", Num(r.max_diff), ")");
 }
 
-// Every TierInfo field, by the same name (all zero / empty / False for a DRAM-only table).
-inline py::dict TierDict(const TierInfo& t) {
+// The stats dicts: every field of InfoFields<S> (include/strata/info_fields.h) by its name, in
+// its order. A nested struct is a dict of its own, a RateLimiterOptions's fields join those of
+// the struct holding it, TierInfo::groups is {group: (dram_items, items)}.
+template <typename S>
+py::dict StatsDict(const S& s);
+
+// The Python type a field reads as, spelled as the stats dataclasses annotate it.
+template <typename M>
+constexpr std::string_view StatType() {
+  if constexpr (std::is_same_v<M, bool>) {
+    return "bool";
+  } else if constexpr (std::is_integral_v<M>) {
+    return "int";
+  } else if constexpr (std::is_floating_point_v<M>) {
+    return "float";
+  } else if constexpr (std::is_same_v<M, std::string>) {
+    return "str";
+  } else if constexpr (std::is_same_v<M, std::vector<TierInfo::Group>>) {
+    return "Mapping[int, Tuple[int, int]]";
+  } else if constexpr (std::is_same_v<M, TableInfo>) {
+    return "TableStats";
+  } else if constexpr (std::is_same_v<M, RateLimiterInfo>) {
+    return "RateLimiterStats";
+  } else {
+    static_assert(std::is_same_v<M, TierInfo>, "a stats field of a type Python cannot read");
+    return "TierStats";
+  }
+}
+
+template <typename M>
+py::object StatValue(const M& v) {
+  if constexpr (std::is_same_v<M, std::vector<TierInfo::Group>>) {
+    py::dict groups;
+    for (const TierInfo::Group& g : v) {
+      groups[py::int_(g.group)] = py::make_tuple(g.dram_items, g.items);
+    }
+    return groups;
+  } else if constexpr (std::is_class_v<M> && !std::is_same_v<M, std::string>) {
+    return StatsDict(v);
+  } else {
+    return py::cast(v);
+  }
+}
+
+// Calls fn(name, help, value) for each field of s as Python sees it.
+template <typename S, typename Fn>
+void ForEachStat(const S& s, const Fn& fn) {
+  for (const InfoField<S>& f : InfoFields<S>::kAll) {
+    std::visit(
+        [&](auto member) {
+          const auto& value = s.*member;
+          if constexpr (std::is_same_v<std::decay_t<decltype(value)>, RateLimiterOptions>) {
+            ForEachStat(value, fn);
+          } else {
+            fn(f.name, f.help, value);
+          }
+        },
+        f.member);
+  }
+}
+
+template <typename S>
+py::dict StatsDict(const S& s) {
   py::dict d;
-  d["enabled"] = t.enabled;
-  d["dram_items"] = t.dram_items;
-  d["dram_bytes"] = t.dram_bytes;
-  d["stored_items"] = t.stored_items;
-  d["stored_bytes"] = t.stored_bytes;
-  d["disk_bytes"] = t.disk_bytes;
-  d["pending_writes"] = t.pending_writes;
-  d["dram_hits"] = t.dram_hits;
-  d["dram_misses"] = t.dram_misses;
-  d["dram_hit_rate"] = t.dram_hit_rate;
-  d["reads_issued"] = t.reads_issued;
-  d["reads_completed"] = t.reads_completed;
-  d["read_bytes"] = t.read_bytes;
-  d["reads_in_flight"] = t.reads_in_flight;
-  d["max_reads_in_flight"] = t.max_reads_in_flight;
-  d["read_p50_us"] = t.read_p50_us;
-  d["read_p99_us"] = t.read_p99_us;
-  d["writes_issued"] = t.writes_issued;
-  d["records_written"] = t.records_written;
-  d["bytes_written"] = t.bytes_written;
-  d["syncs"] = t.syncs;
-  d["demotions"] = t.demotions;
-  d["promotions"] = t.promotions;
-  d["compaction_progress"] = t.compaction_progress;
-  d["swaps"] = t.swaps;
-  d["swaps_skipped"] = t.swaps_skipped;
-  d["swap_bytes"] = t.swap_bytes;
-  d["segments"] = t.segments;
-  d["segments_compacted"] = t.segments_compacted;
-  d["compaction_bytes_moved"] = t.compaction_bytes_moved;
-  d["compaction_bytes_freed"] = t.compaction_bytes_freed;
-  d["corrupt_items"] = t.corrupt_items;
-  d["recovered_items"] = t.recovered_items;
-  d["bad_index_entries"] = t.bad_index_entries;
-  d["reader"] = t.reader;
-  d["storage_error"] = t.storage_error;
-  d["swaps_requested"] = t.swaps_requested;
-  d["swap_ratio"] = t.swap_ratio;
-  d["swap_interval"] = t.swap_interval;
-  d["dram_budget_bytes"] = t.dram_budget_bytes;
-  d["read_latency_total_us"] = t.read_latency_total_us;
-  py::dict groups;
-  for (const TierInfo::Group& g : t.groups)
-    groups[py::int_(g.group)] = py::make_tuple(g.dram_items, g.items);
-  d["groups"] = groups;
+  ForEachStat(s, [&](std::string_view name, std::string_view, const auto& value) {
+    d[py::str(name.data(), name.size())] = StatValue(value);
+  });
   return d;
 }
 
-inline py::dict InfoDict(const TableInfo& i) {
-  py::dict rl;
-  const RateLimiterInfo& r = i.rate_limiter;
-  rl["samples_per_insert"] = r.options.samples_per_insert;
-  rl["min_size_to_sample"] = r.options.min_size_to_sample;
-  rl["min_diff"] = r.options.min_diff;
-  rl["max_diff"] = r.options.max_diff;
-  rl["inserts"] = r.inserts;
-  rl["samples"] = r.samples;
-  rl["diff"] = r.diff;
-  rl["waiting_inserts"] = r.waiting_inserts;
-  rl["waiting_samples"] = r.waiting_samples;
-  rl["insert_waits"] = r.insert_waits;
-  rl["sample_waits"] = r.sample_waits;
-  rl["insert_wait_seconds"] = r.insert_wait_seconds;
-  rl["sample_wait_seconds"] = r.sample_wait_seconds;
-  py::dict d;
-  d["name"] = i.name;
-  d["schema"] = i.schema;
-  d["sampler"] = i.sampler;
-  d["remover"] = i.remover;
-  d["size"] = i.size;
-  d["bytes"] = i.bytes;
-  d["capacity"] = i.max_items;
-  d["max_bytes"] = i.max_bytes;
-  d["inserted"] = i.inserted;
-  d["dropped"] = i.dropped;
-  d["sampled"] = i.sampled;
-  d["evicted"] = i.evicted;
-  d["expired"] = i.expired;
-  d["deleted"] = i.deleted;
-  d["priority_updates"] = i.priority_updates;
-  d["score_updates"] = i.score_updates;
-  d["missing_keys"] = i.missing_keys;
-  d["closed"] = i.closed;
-  d["rate_limiter"] = rl;
-  d["tier"] = TierDict(i.tier);
-  return d;
+inline py::dict InfoDict(const TableInfo& i) { return StatsDict(i); }
+
+// (dataclass, field, type, help) for every field of TableStats, RateLimiterStats and TierStats,
+// in order: what those dataclasses must declare (tests/python/test_info_fields.py).
+inline py::list StatsFields() {
+  py::list out;
+  auto add = [&]<typename S>(const S& s) {
+    ForEachStat(s, [&](std::string_view name, std::string_view help, const auto& value) {
+      out.append(
+          py::make_tuple(StatType<S>(), name, StatType<std::decay_t<decltype(value)>>(), help));
+    });
+  };
+  add(TableInfo{});
+  add(RateLimiterInfo{});
+  add(TierInfo{});
+  return out;
 }
 
 }  // namespace strata::python

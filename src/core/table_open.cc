@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/batch_writer.h"
 #include "core/table_impl.h"
+#include "strata/info_fields.h"
 #include "strata/status.h"
 #include "tier/checkpoint.h"
 #include "tier/format.h"
@@ -79,11 +80,29 @@ absl::Status TableImpl::OpenStorage() {
   return absl::OkStatus();
 }
 
-// The table counters a checkpoint carries, in CheckpointData::Counter order.
+// The table counters a checkpoint carries: those InfoFields<TableInfo> marks checkpointed, in its
+// order, which is CheckpointData::Counter order (the body's, fixed by the files written).
 std::array<uint64_t*, CheckpointData::kNumCounters> TableImpl::CheckpointCounters() {
-  TableInfo& c = counters_;
-  return {&c.inserted, &c.dropped,          &c.sampled,       &c.evicted,     &c.expired,
-          &c.deleted,  &c.priority_updates, &c.score_updates, &c.missing_keys};
+  using Counter = uint64_t TableInfo::*;
+  using Counters = std::array<Counter, CheckpointData::kNumCounters>;
+  static constexpr Counters kKept = [] {
+    Counters kept{};
+    size_t n = 0;
+    for (const InfoField<TableInfo>& f : InfoFields<TableInfo>::kAll) {
+      // at() and get() throw, which fails the build, for one counter too many or one that is
+      // not a uint64_t.
+      if (f.checkpointed) kept.at(n++) = std::get<Counter>(f.member);
+    }
+    return kept;
+  }();
+  static_assert(kKept == Counters{&TableInfo::inserted, &TableInfo::dropped, &TableInfo::sampled,
+                                  &TableInfo::evicted, &TableInfo::expired, &TableInfo::deleted,
+                                  &TableInfo::priority_updates, &TableInfo::score_updates,
+                                  &TableInfo::missing_keys},
+                "checkpoint files hold exactly these counters, in this order (docs/format.md)");
+  std::array<uint64_t*, CheckpointData::kNumCounters> out;
+  for (size_t i = 0; i < out.size(); ++i) out[i] = &(counters_.*kKept[i]);
+  return out;
 }
 
 CheckpointData TableImpl::SnapshotCheckpoint() {
