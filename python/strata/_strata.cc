@@ -94,7 +94,9 @@ reservoir policy dropped).
 it (bytes-like for bytes fields). A Batch from sample()/get() can be re-inserted as is.
 C-contiguous NumPy arrays of the field's dtype are passed to C++ without a copy; other arrays
 must still have the field's dtype exactly (ValueError otherwise: nothing is silently narrowed) and
-are made contiguous; non-array values (lists, scalars, tensors) are converted to the field's dtype.
+are made contiguous; non-array values (lists, scalars, tensors) are converted to the field's dtype
+only when exact (ValueError naming the field for a value that would be truncated, wrapped or
+overflow, e.g. 1.5 or 2**40 into an int32 field).
 `priorities` (float64), `groups`, `tasks` (int32): one per item, or a scalar for all; without
 priorities new items get the table's running maximum priority. `scores`: {column: values}.
 Blocks while the rate limiter holds inserts back, up to `timeout` seconds (None: forever).
