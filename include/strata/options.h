@@ -36,7 +36,7 @@ enum class Placement {
                    // the oldest copy of the group with the most copies is dropped, free DRAM is
                    // refilled from the groups with the fewest, and the background thread swaps
                    // until no group with stored items holds 2+ fewer copies than another
-  kScore,  // kExact only. The highest values of the score column placement_score_column
+  kScore,          // kExact only. The highest values of the score column placement_score_column
            // (importance): the lowest is dropped, and stored items whose score rises above the
            // lowest resident one are promoted in the background
 };

@@ -32,8 +32,9 @@ class OrderPlacement final : public PlacementPolicy {
   absl::Status CheckInvariants(absl::Span<const Slot> clean,
                                const absl::flat_hash_map<int32_t, uint64_t>&) const override {
     if (order_->size() != clean.size()) {
-      return absl::InternalError(absl::StrCat(std::string(name_), " placement holds ", order_->size(),
-                                              " clean copies, the table ", clean.size()));
+      return absl::InternalError(absl::StrCat(std::string(name_), " placement holds ",
+                                              order_->size(), " clean copies, the table ",
+                                              clean.size()));
     }
     return order_->CheckInvariants(clean);
   }

@@ -75,8 +75,9 @@ class RankedPlacement final : public PlacementPolicy {
   absl::Status CheckInvariants(absl::Span<const Slot> clean,
                                const absl::flat_hash_map<int32_t, uint64_t>&) const override {
     if (clean_.size() != clean.size()) {
-      return absl::InternalError(absl::StrCat(std::string(name()), " placement holds ", clean_.size(),
-                                              " clean copies, the table ", clean.size()));
+      return absl::InternalError(absl::StrCat(std::string(name()), " placement holds ",
+                                              clean_.size(), " clean copies, the table ",
+                                              clean.size()));
     }
     return clean_.CheckInvariants(clean);
   }
