@@ -7,10 +7,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "select/selector.h"
+#include "strata/selector.h"
 #include "tier/checkpoint.h"
 #include "tier/format.h"
 #include "tier/record_codec.h"
@@ -131,7 +134,8 @@ void IndexCorpus(const fs::path& dir) {
   Write(dir, "near_zeroed", std::string(kIndexEntryBytes, '\0'));
 }
 
-// A checkpoint body laid out as docs/format.md says: 2 slots, 1 stored item, 1 score column.
+// A version 1 checkpoint body laid out as docs/format.md says: 2 slots, 1 stored item, 1 score
+// column.
 std::string CheckpointBody() {
   std::string body;
   ByteWriter w(&body);
@@ -209,6 +213,59 @@ CheckpointData RealCheckpoint() {
               .checksum = 0x5678,
               .length = 392}};
   d.scores = {0.5f, 1.0f, 0.25f, 0.0f};
+  d.resume_items = 2;
+  d.free_slots = {3, 1};  // reuse order
+  return d;
+}
+
+// The state `options`' selector saves over the items of `d` after a short history: every item
+// inserted in slot order, the first removed and inserted again (so the order is not seq order).
+std::string StateOf(const SelectorOptions& options, const CheckpointData& d) {
+  const std::vector<std::string> columns = {"score"};
+  std::unique_ptr<Selector> selector = *MakeSelector(options, d.generations.size(), columns);
+  std::vector<SelectorItem> items;
+  for (size_t k = 0; k < d.items.size(); ++k) {
+    const CheckpointItem& it = d.items[k];
+    items.push_back({.slot = it.slot,
+                     .priority = it.priority,
+                     .group = it.group,
+                     .seq = it.seq,
+                     .score = d.scores[k * d.score_columns]});
+  }
+  for (const SelectorItem& item : items) selector->Insert(item);
+  selector->Remove(items[0].slot);
+  selector->Insert(items[0]);
+  std::string state;
+  selector->SaveState(&state);
+  return state;
+}
+
+// 8 slots, 5 stored items in 3 groups, 1 score column: the body a table writes, with a state of
+// the given strategy as its sampler's and a FIFO remover's.
+CheckpointData StateCheckpoint(const SelectorOptions& sampler) {
+  CheckpointData d;
+  d.score_columns = 1;
+  d.next_seq = 20;
+  d.arrivals = 20;
+  d.max_priority = 3;
+  d.rng = {5, 6, 7, 8};
+  d.generations = {1, 2, 3, 5, 0, 1, 4, 7};
+  const uint32_t slots[] = {0, 2, 3, 5, 7};
+  for (size_t k = 0; k < 5; ++k) {
+    d.items.push_back({.slot = slots[k],
+                       .group = static_cast<int32_t>(k % 3),
+                       .priority = 0.5 * static_cast<double>(k % 4),
+                       .seq = 10 + (k * 3) % 5,
+                       .segment = 2,
+                       .offset = static_cast<uint32_t>(k * 64),
+                       .checksum = 0x100u + static_cast<uint32_t>(k),
+                       .length = 64});
+    d.scores.push_back(static_cast<float>(5 - k));
+  }
+  d.resume_items = 5;
+  d.free_slots = {6, 1, 4};
+  d.sampler_state = StateOf(sampler, d);
+  d.remover_state = StateOf(Fifo(), d);
   return d;
 }
 
@@ -216,6 +273,20 @@ void CheckpointCorpus(const fs::path& dir) {
   const std::string real = EncodeCheckpoint(RealCheckpoint());
   Write(dir, "real_two_items", real);
   Write(dir, "real_empty", EncodeCheckpoint(CheckpointData{}));
+  CheckpointData v1 = RealCheckpoint();
+  v1.version = 1;
+  Write(dir, "old_version_1", EncodeCheckpoint(v1));
+  const std::pair<const char*, SelectorOptions> kinds[] = {
+      {"uniform", Uniform()},
+      {"prioritized", Prioritized()},
+      {"lifo", Lifo()},
+      {"max_heap", MaxHeap()},
+      {"group_oldest", GroupBalanced()},
+      {"group_random", GroupBalanced(VictimOrder::kRandom)},
+      {"group_lowest_score", GroupBalanced(VictimOrder::kLowestScore, "score")}};
+  for (const auto& [name, options] : kinds) {
+    Write(dir, std::string("real_state_") + name, EncodeCheckpoint(StateCheckpoint(options)));
+  }
   Write(dir, "near_truncated", real.substr(0, real.size() - 3));
   CheckpointData dup = RealCheckpoint();
   dup.items[1].slot = 0;
@@ -223,6 +294,18 @@ void CheckpointCorpus(const fs::path& dir) {
   CheckpointData free_slot = RealCheckpoint();
   free_slot.generations[2] = 2;
   Write(dir, "near_free_slot", EncodeCheckpoint(free_slot));
+  CheckpointData live_free = RealCheckpoint();
+  live_free.free_slots = {3, 2};
+  Write(dir, "near_free_list_live", EncodeCheckpoint(live_free));
+  CheckpointData stale = StateCheckpoint(Uniform());  // valid: Repair dropped items since
+  stale.resume_items = 6;
+  Write(dir, "near_stale_resume", EncodeCheckpoint(stale));
+  CheckpointData cut = StateCheckpoint(GroupBalanced());  // decodes; its state does not load
+  cut.sampler_state.pop_back();
+  Write(dir, "near_state_truncated", EncodeCheckpoint(cut));
+  CheckpointData renamed = StateCheckpoint(MaxHeap());
+  renamed.sampler_state[1] = 'n';  // "nax_heap": another strategy's
+  Write(dir, "near_state_tag", EncodeCheckpoint(renamed));
 }
 
 // Byte 0: row image bytes, byte 1: bytes fields; then the record (fuzz_record.cc).

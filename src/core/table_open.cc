@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -121,12 +122,14 @@ CheckpointData TableImpl::SnapshotCheckpoint() {
   d.generations.resize(high_water_);
   d.items.reserve(stored_items_);
   d.scores.reserve(stored_items_ * scores_.size());
+  std::vector<Slot> unwritten;
   for (Slot s = 0; s < high_water_; ++s) {
     const SlotMeta& m = meta_[s];
     const bool live = m.gen & 1u;
     // A slot whose record is not written yet reads as free: only stored items survive.
     if (!live || loc_[s].segment == kUnwritten) {
       d.generations[s] = live ? m.gen - 1 : m.gen;
+      if (live) unwritten.push_back(s);
       continue;
     }
     d.generations[s] = m.gen;
@@ -141,6 +144,22 @@ CheckpointData TableImpl::SnapshotCheckpoint() {
                                      .checksum = loc_[s].checksum,
                                      .length = RecordLength(s)});
     for (const std::vector<float>& col : scores_) d.scores.push_back(col[s]);
+  }
+  // What lets the reopened table continue exactly as this one (docs/format.md, "Checkpoint").
+  // The free list in reuse order, then the slots recorded free because their item is unwritten.
+  d.resume_items = d.items.size();
+  d.free_slots.reserve(high_water_ - d.items.size());
+  for (Slot s = free_head_; s != kNoSlot; s = static_cast<Slot>(meta_[s].seq)) {
+    d.free_slots.push_back(s);
+  }
+  d.free_slots.insert(d.free_slots.end(), unwritten.begin(), unwritten.end());
+  // The selectors' states (copies of their arrays), only when they hold exactly the items
+  // restored: not with unwritten items (those come back free; Restore then rebuilds), and not
+  // the sampler of resident sampling, which holds only items with a DRAM copy and starts empty
+  // after an open, when every item is on storage only.
+  if (unwritten.empty()) {
+    if (!resident_sampling_) sampler_->SaveState(&d.sampler_state);
+    if (remover_ != nullptr) remover_->SaveState(&d.remover_state);
   }
   return d;
 }
@@ -164,6 +183,8 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   int64_t limiter_samples = 0;
   CheckpointData d;
   std::vector<size_t> unlisted;  // checkpoint entries located in segments the manifest lacks
+  bool sampler_loaded = false;   // from the checkpoint's state, over its items
+  bool remover_loaded = false;
   if (!r.checkpoint.empty()) {
     const std::string& path = r.checkpoint_path;
     ASSIGN_OR_RETURN(d, DecodeCheckpoint(r.checkpoint, path));
@@ -203,6 +224,37 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
       if (!item_bytes_.empty()) item_bytes_[it.slot] = item_bytes;
       for (size_t c = 0; c < scores_.size(); ++c) {
         scores_[c][it.slot] = d.scores[k * scores_.size() + c];
+      }
+    }
+    // The selectors' states hold exactly the checkpoint's items: load them now, while the
+    // metadata ItemFor reads is still the checkpoint's (the replay below may change slots).
+    // Resident sampling starts with an empty sampler (every item is on storage only).
+    if (d.resumable()) {
+      struct Role {
+        Selector* selector;
+        int score_column;
+        const std::string& state;
+        bool& loaded;
+        const char* what;
+      };
+      const Role roles[] = {
+          {resident_sampling_ ? nullptr : sampler_.get(), sampler_score_, d.sampler_state,
+           sampler_loaded, "sampler"},
+          {remover_.get(), remover_score_, d.remover_state, remover_loaded, "remover"}};
+      std::vector<SelectorItem> items(d.items.size());
+      for (const Role& role : roles) {
+        if (role.selector == nullptr || role.state.empty()) continue;
+        for (size_t k = 0; k < d.items.size(); ++k) {
+          items[k] = ItemFor(role.score_column, d.items[k].slot);
+        }
+        const absl::Status loaded = role.selector->LoadState(role.state, items);
+        if (loaded.ok()) {
+          role.loaded = true;
+        } else if (loaded.code() != absl::StatusCode::kFailedPrecondition) {
+          return absl::DataLossError(absl::StrCat(path, ": ", role.what, " ", loaded.message()));
+        }
+        // FailedPrecondition: saved by another kind of selector (the table was reopened with
+        // other options); it is rebuilt below like a version 1 checkpoint's.
       }
     }
   }
@@ -262,18 +314,46 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
           "); nothing was changed: Table::Repair sets what it cannot place aside"));
     }
   }
-  // Rebuild the free list, accounting and selectors (in insertion order, so FIFO/LIFO order and
-  // tie-breaks are as before).
-  std::vector<Slot> live;
-  free_head_ = kNoSlot;
-  for (Slot s = high_water_; s-- > 0;) {
-    if (meta_[s].gen & 1u) {
-      live.push_back(s);
-    } else {
-      meta_[s].seq = free_head_;
-      free_head_ = s;
+  // Checkpoint items that the replay removed or replaced leave the loaded selectors; every
+  // other live item (added by the replay) is inserted below.
+  std::vector<uint8_t> in_state(high_water_, 0);
+  if (sampler_loaded || remover_loaded) {
+    for (const CheckpointItem& it : d.items) {
+      if (meta_[it.slot].gen == d.generations[it.slot]) {
+        in_state[it.slot] = 1;
+        continue;
+      }
+      if (sampler_loaded) sampler_->Remove(it.slot);
+      if (remover_loaded) remover_->Remove(it.slot);
     }
   }
+  // The free list: the checkpoint's reuse order (less the slots the replay filled), then every
+  // other free slot, lowest first (all of them, without a saved order).
+  std::vector<Slot> live;
+  std::vector<Slot> free_order;
+  std::vector<uint8_t> listed(high_water_, 0);
+  if (d.resumable()) {
+    for (uint32_t s : d.free_slots) {  // distinct and below the checkpoint's high water
+      if (!(meta_[s].gen & 1u)) {
+        free_order.push_back(s);
+        listed[s] = 1;
+      }
+    }
+  }
+  for (Slot s = 0; s < high_water_; ++s) {
+    if (meta_[s].gen & 1u) {
+      live.push_back(s);
+    } else if (!listed[s]) {
+      free_order.push_back(s);
+    }
+  }
+  free_head_ = kNoSlot;
+  for (size_t i = free_order.size(); i-- > 0;) {
+    meta_[free_order[i]].seq = free_head_;
+    free_head_ = free_order[i];
+  }
+  // Accounting, and the selectors not loaded from a state: rebuilt in insertion order, so that
+  // FIFO/LIFO order and tie-breaks are as before.
   std::sort(live.begin(), live.end(), [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return meta_[a].seq < meta_[b].seq;
   });
@@ -286,8 +366,12 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     live_bytes_[loc_[s].segment] += FileSpan(len);
     ++stored_items_;
     stored_bytes_ += len;
-    if (InSampler(s)) sampler_->Insert(ItemFor(sampler_score_, s));
-    if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, s));
+    if (InSampler(s) && !(sampler_loaded && in_state[s])) {
+      sampler_->Insert(ItemFor(sampler_score_, s));
+    }
+    if (remover_ != nullptr && !(remover_loaded && in_state[s])) {
+      remover_->Insert(ItemFor(remover_score_, s));
+    }
     Transit(s, Residence::kNone, Residence::kCold);  // every restored item starts on storage only
   }
   counters_.inserted += replayed;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "select/selector_state.h"
 
 namespace strata::internal {
 
@@ -75,6 +76,33 @@ void FifoSelector::Sample(Rng& rng, size_t n, bool replacement, Slot* slots,
 Slot FifoSelector::Victim(Rng& rng) {
   assert(size_ >= 1);
   return newest_first_ ? tail_ : head_;
+}
+
+// State payload: u32 count, then the slots from the oldest to the newest. The same for FIFO and
+// LIFO; the tags differ, so neither loads the other's.
+void FifoSelector::SaveState(std::string* out) const {
+  StateWriter w(out, name());
+  w.Put<uint32_t>(static_cast<uint32_t>(size_));
+  for (Slot slot = head_; slot != kNoSlot; slot = next_[slot]) w.Put<Slot>(slot);
+}
+
+absl::Status FifoSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {
+  Clear();
+  StateReader in(state, name());
+  SlotTracker tracker;
+  absl::Status status = [&]() -> absl::Status {
+    RETURN_IF_ERROR(in.ExpectTag(name()));
+    RETURN_IF_ERROR(tracker.Init(items, prev_.size(), name()));
+    ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
+    for (uint32_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(in.Get<Slot>(), in));
+      Insert(items[k]);  // appends at the newest end: the list comes back in the saved order
+    }
+    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
+    return in.Finish();
+  }();
+  if (!status.ok()) Clear();
+  return status;
 }
 
 absl::Status FifoSelector::CheckInvariants(absl::Span<const Slot> live) const {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +39,9 @@ class FifoSelector final : public Selector {
 
   void Sample(Rng& rng, size_t n, bool replacement, Slot* slots, double* probabilities) override;
   Slot Victim(Rng& rng) override;
+  // The state is the list, oldest first (the order of insertion, which LoadState replays).
+  void SaveState(std::string* out) const override;
+  absl::Status LoadState(std::string_view state, absl::Span<const SelectorItem> items) override;
   absl::Status CheckInvariants(absl::Span<const Slot> live) const override;
 
  private:

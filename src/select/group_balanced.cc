@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "select/selector_state.h"
 
 namespace strata::internal {
 
@@ -230,6 +231,121 @@ Slot GroupBalancedSelector::VictimIn(int32_t id, Rng& rng) {
       return group.items[0];
   }
   return kNoSlot;
+}
+
+std::string GroupBalancedSelector::StateTag() const {
+  switch (order_) {
+    case VictimOrder::kOldest:
+      return "group_balanced/oldest";
+    case VictimOrder::kRandom:
+      return "group_balanced/random";
+    case VictimOrder::kLowestScore:
+      return "group_balanced/lowest_score";
+  }
+  return "group_balanced";
+}
+
+// State payload:
+//   u32 groups, then per group in order of first appearance:
+//     i32 id, u32 items, the slots of its item array in order,
+//     kOldest only: the same slots again, oldest to newest
+//   u32 non-empty groups, then their indices (into the groups above) in nonempty_ order
+void GroupBalancedSelector::SaveState(std::string* out) const {
+  StateWriter w(out, StateTag());
+  w.Put<uint32_t>(static_cast<uint32_t>(groups_.size()));
+  for (const Group& group : groups_) {
+    w.Put<int32_t>(group.id);
+    w.PutSlots(group.items);
+    if (order_ == VictimOrder::kOldest) {
+      for (Slot slot = group.oldest; slot != kNoSlot; slot = next_[slot]) w.Put<Slot>(slot);
+    }
+  }
+  w.PutSlots(nonempty_);
+}
+
+absl::Status GroupBalancedSelector::LoadState(std::string_view state,
+                                              absl::Span<const SelectorItem> items) {
+  Clear();
+  StateReader in(state, name());
+  SlotTracker tracker;
+  const bool listed = order_ == VictimOrder::kOldest;
+  std::vector<bool> linked(listed ? capacity_ : 0);  // kOldest: slots already on a list
+  absl::Status status = [&]() -> absl::Status {
+    RETURN_IF_ERROR(in.ExpectTag(StateTag()));
+    RETURN_IF_ERROR(tracker.Init(items, capacity_, name()));
+    // A group takes at least 8 bytes (id and count), so the bytes left bound the groups.
+    ASSIGN_OR_RETURN(const uint32_t num_groups, in.Count("groups", 8, ~uint32_t{0} - 1));
+    groups_.reserve(num_groups);
+    for (uint32_t g = 0; g < num_groups; ++g) {
+      const int32_t id = in.Get<int32_t>();
+      if (!group_index_.try_emplace(id, g).second) {
+        return in.Corrupt("group ", id, " is listed twice");
+      }
+      groups_.emplace_back().id = id;
+      drawn_.push_back(0);
+      ASSIGN_OR_RETURN(const uint32_t m,
+                       in.Count(absl::StrCat("items of group ", id),
+                                sizeof(Slot) * (listed ? 2 : 1), items.size() - size_));
+      Group& group = groups_[g];
+      group.items.reserve(m);
+      for (uint32_t i = 0; i < m; ++i) {
+        const Slot slot = in.Get<Slot>();
+        ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(slot, in));
+        if (items[k].group != id) {
+          return in.Corrupt("slot ", slot, " of group ", items[k].group, " is listed in group ",
+                            id);
+        }
+        group_of_[slot] = g;
+        position_[slot] = i;
+        group.items.push_back(slot);
+        ++size_;
+        if (heap_ordered()) {
+          keys_[slot] = {items[k].score, items[k].seq};
+          if (i > 0 && HeapBefore(slot, group.items[(i - 1) / 2])) {
+            return in.Corrupt("group ", id, " heap item ", i, " (slot ", slot,
+                              ") comes before its parent");
+          }
+        }
+      }
+      if (listed) {
+        for (uint32_t i = 0; i < m; ++i) {
+          const Slot slot = in.Get<Slot>();
+          if (slot >= capacity_ || group_of_[slot] != g || linked[slot]) {
+            return in.Corrupt("group ", id, " list element ", i, " (slot ", slot,
+                              ") is not an item of the group, or is listed twice");
+          }
+          linked[slot] = true;
+          prev_[slot] = group.newest;
+          if (group.newest == kNoSlot) {
+            group.oldest = slot;
+          } else {
+            next_[group.newest] = slot;
+          }
+          group.newest = slot;
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(const uint32_t num_nonempty,
+                     in.Count("non-empty groups", sizeof(uint32_t), num_groups));
+    for (uint32_t i = 0; i < num_nonempty; ++i) {
+      const uint32_t g = in.Get<uint32_t>();
+      if (g >= num_groups || groups_[g].items.empty() || groups_[g].nonempty_position != kNoSlot) {
+        return in.Corrupt("non-empty group ", i, " is index ", g,
+                          ": out of range, empty, or listed twice");
+      }
+      groups_[g].nonempty_position = i;
+      nonempty_.push_back(g);
+    }
+    for (const Group& group : groups_) {
+      if (!group.items.empty() && group.nonempty_position == kNoSlot) {
+        return in.Corrupt("group ", group.id, " holds items but is not listed as non-empty");
+      }
+    }
+    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
+    return in.Finish();
+  }();
+  if (!status.ok()) Clear();
+  return status;
 }
 
 size_t GroupBalancedSelector::group_size(int32_t group) const {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -59,6 +60,12 @@ class GroupBalancedSelector final : public Selector {
   Slot Victim(Rng& rng) override;
   absl::Status CheckInvariants(absl::Span<const Slot> live) const override;
 
+  // The state is every group seen (empty ones too: they count towards the quota) in order of
+  // first appearance, each with its item array (the order draws index) and, for kOldest, its
+  // list; then the order of the non-empty groups. Its tag names the victim order, which shapes it.
+  void SaveState(std::string* out) const override;
+  absl::Status LoadState(std::string_view state, absl::Span<const SelectorItem> items) override;
+
   // Items currently held in `group` (0 for a group never seen).
   size_t group_size(int32_t group) const;
   // The victim inside `group` by victim_order, as Victim picks it in the largest group; kNoSlot
@@ -107,6 +114,7 @@ class GroupBalancedSelector final : public Selector {
   uint32_t GroupIndex(int32_t id);  // creates the group on first sight
   uint32_t LargestGroup() const;
   absl::Status CheckGroup(uint32_t g) const;
+  std::string StateTag() const;
 
   const VictimOrder order_;
   const size_t capacity_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "select/state_testing.h"
 #include "util/chi_square.h"
 #include "util/random.h"
 
@@ -431,6 +433,197 @@ TEST(GroupBalancedSelectorTest, SameSeedSameResults) {
   EXPECT_EQ(run(5), run(5));
   EXPECT_NE(run(5), run(6));
 }
+
+// A group-balanced state taken apart (the layout in group_balanced.cc), to craft bad ones.
+struct GroupState {
+  struct Group {
+    int32_t id;
+    std::vector<Slot> items, list;
+  };
+  std::string tag;
+  std::vector<Group> groups;
+  std::vector<uint32_t> nonempty;
+
+  static GroupState Parse(const std::string& state, bool listed) {
+    GroupState g;
+    size_t at = 0;
+    auto u32 = [&] {
+      uint32_t v;
+      std::memcpy(&v, state.data() + at, 4);
+      at += 4;
+      return v;
+    };
+    const size_t tag_length = static_cast<uint8_t>(state[0]);
+    g.tag = state.substr(1, tag_length);
+    at = 1 + tag_length;
+    const uint32_t groups = u32();
+    for (uint32_t k = 0; k < groups; ++k) {
+      Group group;
+      group.id = static_cast<int32_t>(u32());
+      const uint32_t m = u32();
+      for (uint32_t i = 0; i < m; ++i) group.items.push_back(u32());
+      if (listed) {
+        for (uint32_t i = 0; i < m; ++i) group.list.push_back(u32());
+      }
+      g.groups.push_back(group);
+    }
+    const uint32_t nonempty = u32();
+    for (uint32_t i = 0; i < nonempty; ++i) g.nonempty.push_back(u32());
+    EXPECT_EQ(at, state.size());
+    return g;
+  }
+  std::string Encode() const {
+    std::string out(1, static_cast<char>(tag.size()));
+    out += tag;
+    auto u32 = [&](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+    u32(static_cast<uint32_t>(groups.size()));
+    for (const Group& group : groups) {
+      u32(static_cast<uint32_t>(group.id));
+      u32(static_cast<uint32_t>(group.items.size()));
+      for (Slot s : group.items) u32(s);
+      for (Slot s : group.list) u32(s);
+    }
+    u32(static_cast<uint32_t>(nonempty.size()));
+    for (uint32_t g : nonempty) u32(g);
+    return out;
+  }
+};
+
+class GroupBalancedStateTest : public testing::TestWithParam<VictimOrder> {};
+
+// Groups seen and emptied, arrays reordered by removals and draws, the non-empty order shuffled:
+// a loaded selector continues exactly as the saved one, quota included.
+TEST_P(GroupBalancedStateTest, LoadedStateSamplesAndEvictsAsTheSaved) {
+  constexpr size_t kCapacity = 64;
+  for (uint64_t seed : {1, 2, 3}) {
+    GroupBalancedSelector original(Options(GetParam()), kCapacity);
+    state_testing::ItemModel model(kCapacity, 6);
+    Rng rng(seed);
+    state_testing::RandomHistory(original, model, rng, 500);
+    ASSERT_GE(model.size(), 8u);
+    std::string state;
+    original.SaveState(&state);
+    GroupBalancedSelector loaded(Options(GetParam()), kCapacity);
+    ASSERT_TRUE(loaded.LoadState(state, model.Items()).ok());
+    ASSERT_TRUE(loaded.CheckInvariants(model.Live()).ok());
+    EXPECT_EQ(loaded.groups_seen(), original.groups_seen());
+    EXPECT_EQ(loaded.quota(), original.quota());
+    std::string again;
+    loaded.SaveState(&again);
+    EXPECT_EQ(again, state);
+    EXPECT_EQ(state_testing::CountDifferences(original, loaded, model, seed, 500), 0);
+    original.SaveState(&(state = ""));
+    loaded.SaveState(&(again = ""));
+    EXPECT_EQ(again, state);
+  }
+}
+
+TEST_P(GroupBalancedStateTest, LoadStateRefusesCorruptStates) {
+  const VictimOrder order = GetParam();
+  const bool listed = order == VictimOrder::kOldest;
+  constexpr size_t kCapacity = 40;
+  GroupBalancedSelector original(Options(order), kCapacity);
+  state_testing::ItemModel model(kCapacity, 3);
+  Rng rng(13);
+  state_testing::RandomHistory(original, model, rng, 70);
+  ASSERT_LT(model.size(), kCapacity);
+  std::string state;
+  original.SaveState(&state);
+  const std::vector<SelectorItem> items = model.Items();
+  GroupBalancedSelector fresh(Options(order), kCapacity);
+  state_testing::ExpectCommonRefusals(fresh, state, items, kCapacity);
+  const GroupState good = GroupState::Parse(state, listed);
+  ASSERT_EQ(good.Encode(), state);
+  // Two groups holding at least 2 items each, to move items between.
+  std::vector<size_t> big;
+  for (size_t g = 0; g < good.groups.size(); ++g) {
+    if (good.groups[g].items.size() >= 2) big.push_back(g);
+  }
+  ASSERT_GE(big.size(), 2u);
+  const auto kDataLoss = absl::StatusCode::kDataLoss;
+  auto refused = [&](const GroupState& bad, const std::string& text) {
+    state_testing::ExpectRefused(fresh, bad.Encode(), items, kDataLoss, text);
+  };
+  {
+    GroupState bad = good;
+    bad.groups[big[1]].id = bad.groups[big[0]].id;
+    refused(bad, "group " + std::to_string(bad.groups[big[0]].id) + " is listed twice");
+  }
+  {
+    GroupState bad = good;  // an item moved to another group's array (and list)
+    GroupState::Group& from = bad.groups[big[0]];
+    GroupState::Group& to = bad.groups[big[1]];
+    const Slot slot = from.items.back();
+    from.items.pop_back();
+    to.items.push_back(slot);
+    if (listed) {
+      from.list.erase(std::find(from.list.begin(), from.list.end(), slot));
+      to.list.push_back(slot);
+    }
+    refused(bad, "slot " + std::to_string(slot) + " of group " + std::to_string(from.id) +
+                     " is listed in group " + std::to_string(to.id));
+  }
+  {
+    GroupState bad = good;
+    bad.groups[0].id = 0;  // keep the count field honest; then a huge group count
+    std::string encoded = bad.Encode();
+    const size_t at = 1 + bad.tag.size();
+    const uint32_t huge = 0x7FFFFFFF;
+    std::memcpy(encoded.data() + at, &huge, 4);
+    state_testing::ExpectRefused(fresh, encoded, items, kDataLoss,
+                                 "2147483647 groups declared, more than its");
+  }
+  {
+    GroupState bad = good;
+    bad.nonempty.pop_back();
+    refused(bad, "holds items but is not listed as non-empty");
+  }
+  {
+    GroupState bad = good;
+    ASSERT_GE(bad.nonempty.size(), 2u);
+    bad.nonempty[1] = bad.nonempty[0];
+    refused(bad, "out of range, empty, or listed twice");
+  }
+  {
+    GroupState bad = good;
+    bad.nonempty[0] = static_cast<uint32_t>(bad.groups.size());
+    refused(bad, "out of range, empty, or listed twice");
+  }
+  if (listed) {
+    GroupState bad = good;
+    bad.groups[big[0]].list[1] = bad.groups[big[0]].list[0];
+    refused(bad, "list element 1");
+    bad = good;
+    bad.groups[big[0]].list[0] = bad.groups[big[1]].list[0];  // another group's item
+    refused(bad, "list element 0");
+  }
+  if (order == VictimOrder::kLowestScore) {
+    // Scores by position in the array (each group's array is then a heap of them), then the
+    // root and its first child swapped.
+    std::vector<SelectorItem> scored = items;
+    for (SelectorItem& item : scored) {
+      for (const GroupState::Group& group : good.groups) {
+        const auto it = std::find(group.items.begin(), group.items.end(), item.slot);
+        if (it != group.items.end()) item.score = static_cast<double>(it - group.items.begin());
+      }
+    }
+    ASSERT_TRUE(fresh.LoadState(state, scored).ok());
+    GroupState bad = good;
+    std::swap(bad.groups[big[0]].items[0], bad.groups[big[0]].items[1]);
+    state_testing::ExpectRefused(fresh, bad.Encode(), scored, kDataLoss,
+                                 "heap item 1 (slot " +
+                                     std::to_string(bad.groups[big[0]].items[1]) +
+                                     ") comes before its parent");
+  }
+  // Another victim order saved it: the layout differs, the caller rebuilds.
+  const VictimOrder other =
+      order == VictimOrder::kRandom ? VictimOrder::kOldest : VictimOrder::kRandom;
+  GroupBalancedSelector different(Options(other), kCapacity);
+  state_testing::ExpectRefused(different, state, items, absl::StatusCode::kFailedPrecondition,
+                               "saved by '" + good.tag + "'");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOrders, GroupBalancedStateTest, kAllOrders, OrderName);
 
 }  // namespace
 }  // namespace strata::internal

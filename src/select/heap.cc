@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "select/selector_state.h"
 
 namespace strata::internal {
 
@@ -103,6 +104,40 @@ void HeapSelector::Sample(Rng& rng, size_t n, bool replacement, Slot* slots,
 Slot HeapSelector::Victim(Rng& rng) {
   assert(!heap_.empty());
   return heap_[0].slot;
+}
+
+// State payload: u32 count, then the slots in heap array order. The keys (priority, seq) come
+// from the items, so a state whose arrangement is not a heap under them is refused.
+void HeapSelector::SaveState(std::string* out) const {
+  StateWriter w(out, name());
+  w.Put<uint32_t>(static_cast<uint32_t>(heap_.size()));
+  for (const Entry& entry : heap_) w.Put<Slot>(entry.slot);
+}
+
+absl::Status HeapSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {
+  Clear();
+  StateReader in(state, name());
+  SlotTracker tracker;
+  absl::Status status = [&]() -> absl::Status {
+    RETURN_IF_ERROR(in.ExpectTag(name()));
+    RETURN_IF_ERROR(tracker.Init(items, position_.size(), name()));
+    ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
+    for (uint32_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(in.Get<Slot>(), in));
+      const SelectorItem& item = items[k];
+      heap_.push_back({item.priority, item.seq, item.slot});
+      position_[item.slot] = i;
+      if (i > 0 && Before(heap_[i], heap_[(i - 1) / 2])) {
+        return in.Corrupt("slot ", item.slot, " at heap index ", i, " (priority ", item.priority,
+                          ", seq ", item.seq, ") comes before its parent, slot ",
+                          heap_[(i - 1) / 2].slot);
+      }
+    }
+    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
+    return in.Finish();
+  }();
+  if (!status.ok()) Clear();
+  return status;
 }
 
 absl::Status HeapSelector::CheckInvariants(absl::Span<const Slot> live) const {

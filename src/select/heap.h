@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,6 +43,9 @@ class HeapSelector final : public Selector {
 
   void Sample(Rng& rng, size_t n, bool replacement, Slot* slots, double* probabilities) override;
   Slot Victim(Rng& rng) override;
+  // The state is the heap's arrangement (its slots in array order), which later sifts depend on.
+  void SaveState(std::string* out) const override;
+  absl::Status LoadState(std::string_view state, absl::Span<const SelectorItem> items) override;
   absl::Status CheckInvariants(absl::Span<const Slot> live) const override;
 
  private:

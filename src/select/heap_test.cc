@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "select/state_testing.h"
 #include "util/random.h"
 
 namespace strata::internal {
@@ -180,6 +183,65 @@ TEST(HeapSelectorTest, IgnoresTheRng) {
     return out;
   };
   EXPECT_EQ(run(1), run(2));
+}
+
+TEST(HeapSelectorTest, LoadedStateKeepsTheArrangement) {
+  constexpr size_t kCapacity = 64;
+  for (bool max_first : {false, true}) {
+    for (uint64_t seed : {1, 2, 3}) {
+      HeapSelector original(kCapacity, max_first);
+      state_testing::ItemModel model(kCapacity, 1);
+      Rng rng(seed);
+      state_testing::RandomHistory(original, model, rng, 400);
+      ASSERT_GE(model.size(), 8u);
+      std::string state;
+      original.SaveState(&state);
+      HeapSelector loaded(kCapacity, max_first);
+      ASSERT_TRUE(loaded.LoadState(state, model.Items()).ok());
+      ASSERT_TRUE(loaded.CheckInvariants(model.Live()).ok());
+      std::string again;
+      loaded.SaveState(&again);
+      EXPECT_EQ(again, state);  // the same array, not just the same order
+      EXPECT_EQ(state_testing::CountDifferences(original, loaded, model, seed, 400), 0);
+      original.SaveState(&(state = ""));
+      loaded.SaveState(&(again = ""));
+      EXPECT_EQ(again, state);
+    }
+  }
+}
+
+TEST(HeapSelectorTest, LoadStateRefusesCorruptStates) {
+  constexpr size_t kCapacity = 32;
+  HeapSelector original(kCapacity, /*max_first=*/false);
+  state_testing::ItemModel model(kCapacity, 1);
+  Rng rng(5);
+  state_testing::RandomHistory(original, model, rng, 60);
+  ASSERT_GE(model.size(), 3u);
+  ASSERT_LT(model.size(), kCapacity);
+  std::string state;
+  original.SaveState(&state);
+  HeapSelector fresh(kCapacity, /*max_first=*/false);
+  state_testing::ExpectCommonRefusals(fresh, state, model.Items(), kCapacity);
+  state_testing::ExpectSlotListRefusals(fresh, state, model.Items(), kCapacity);
+  // Priorities by heap index, so the saved arrangement is a heap of them; then the root and its
+  // first child swapped: the same slots, not a heap.
+  std::vector<SelectorItem> items = model.Items();
+  std::map<Slot, double> index_of;
+  for (size_t i = 0; i < items.size(); ++i) {
+    index_of[state_testing::U32At(state, 4 + 4 * i)] = static_cast<double>(i);
+  }
+  for (SelectorItem& item : items) item.priority = index_of.at(item.slot);
+  ASSERT_TRUE(fresh.LoadState(state, items).ok());
+  const Slot root = state_testing::U32At(state, 4);
+  const Slot child = state_testing::U32At(state, 8);
+  const std::string swapped =
+      state_testing::WithU32(state_testing::WithU32(state, 4, child), 8, root);
+  state_testing::ExpectRefused(fresh, swapped, items, absl::StatusCode::kDataLoss,
+                               "at heap index 1 (priority 0, seq");
+  // A max-heap's state is not a min-heap's.
+  HeapSelector max_heap(kCapacity, /*max_first=*/true);
+  state_testing::ExpectRefused(max_heap, state, items, absl::StatusCode::kFailedPrecondition,
+                               "saved by 'min_heap'");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "select/selector_state.h"
 
 namespace strata::internal {
 namespace {
@@ -122,6 +123,44 @@ void PrioritizedSelector::Weights(absl::Span<const double> probabilities, double
 Slot PrioritizedSelector::Victim(Rng& rng) {
   assert(size_ >= 1);
   return tree_.Find(rng.Uniform01() * tree_.total());
+}
+
+// State payload: u32 count, then the slots with a leaf, ascending.
+void PrioritizedSelector::SaveState(std::string* out) const {
+  StateWriter w(out, name());
+  w.Put<uint32_t>(static_cast<uint32_t>(size_));
+  for (size_t slot = 0; slot < tree_.num_leaves(); ++slot) {
+    if (tree_.leaf(slot) > 0) w.Put<Slot>(static_cast<Slot>(slot));
+  }
+}
+
+absl::Status PrioritizedSelector::LoadState(std::string_view state,
+                                            absl::Span<const SelectorItem> items) {
+  Clear();
+  StateReader in(state, name());
+  SlotTracker tracker;
+  absl::Status status = [&]() -> absl::Status {
+    RETURN_IF_ERROR(in.ExpectTag(name()));
+    RETURN_IF_ERROR(tracker.Init(items, tree_.num_leaves(), name()));
+    ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
+    Slot previous = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const Slot slot = in.Get<Slot>();
+      if (i > 0 && slot < previous) {
+        return in.Corrupt("slots out of order (", slot, " after ", previous, ")");
+      }
+      previous = slot;
+      RETURN_IF_ERROR(tracker.Take(slot, in).status());
+    }
+    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
+    return in.Finish();
+  }();
+  if (!status.ok()) return status;
+  // The state names exactly `items`: set their leaves in one batched pass.
+  for (const SelectorItem& item : items) tree_.SetDeferred(item.slot, LeafValue(item.priority));
+  tree_.Propagate();
+  size_ = items.size();
+  return absl::OkStatus();
 }
 
 absl::Status PrioritizedSelector::CheckInvariants(absl::Span<const Slot> live) const {

@@ -13,6 +13,7 @@
 #define STRATA_SELECT_PRIORITIZED_H_
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -51,6 +52,13 @@ class PrioritizedSelector final : public Selector {
   void Weights(absl::Span<const double> probabilities, double beta, double* weights) const override;
 
   Slot Victim(Rng& rng) override;
+
+  // The tree is a function of its leaves alone (sums are recomputed, never updated by deltas),
+  // and each leaf of the priority the item has now, so the state only names the slots held;
+  // loading recomputes the leaves from the items' priorities with this selector's alpha and
+  // epsilon, bit for bit what the saver held when they are the same.
+  void SaveState(std::string* out) const override;
+  absl::Status LoadState(std::string_view state, absl::Span<const SelectorItem> items) override;
 
   absl::Status CheckInvariants(absl::Span<const Slot> live) const override;
 

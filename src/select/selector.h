@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -78,6 +79,31 @@ class Selector {
 
   // The item to evict next. Precondition: size() >= 1. Does not remove it.
   virtual Slot Victim(Rng& rng) = 0;
+
+  // Checkpoints (docs/format.md, "Checkpoint"): a table reopened from one continues exactly as the
+  // table that saved it would have, so a selector saves what a rebuild by Insert in seq order
+  // would not reproduce — a dense array's order after removals, a heap's arrangement, the order
+  // of groups — as a state that names slots (layout: selector_state.h, and each strategy's .cc).
+  //
+  // SaveState appends the state to *out. It holds no priorities, scores, groups or seqs (the
+  // table checkpoints those): LoadState takes them from its `items`. O(size()) (Prioritized:
+  // O(capacity)); the table calls it under its lock, so it is a copy of arrays and nothing more.
+  virtual void SaveState(std::string* out) const = 0;
+
+  // Replaces the contents with a saved state, over `items`: the items it must then hold, in
+  // strictly ascending slot order, each as Insert would receive it (its current priority, group,
+  // seq and score). On success the selector holds exactly `items` and answers Sample, Victim and
+  // Weights as the saver did, for the same Rng state and the same later calls. Errors, after
+  // which the selector is empty:
+  //   FailedPrecondition  the state was saved by another strategy or configuration (its tag
+  //                       differs): not corruption; the caller rebuilds with Insert.
+  //   DataLoss            a malformed state, naming what is wrong: truncated or trailing bytes, a
+  //                       count beyond the bytes left or the items, a slot out of range, not among
+  //                       `items` or named twice, an item left unnamed, or an arrangement the
+  //                       structure cannot have (a heap out of order, a group listed twice, ...).
+  //   InvalidArgument     `items` not ascending, or a slot >= capacity (the caller's mistake).
+  // Allocates O(capacity + state.size()) at most, whatever the state says.
+  virtual absl::Status LoadState(std::string_view state, absl::Span<const SelectorItem> items) = 0;
 
   // Verifies internal invariants against the table's set of live slots (sorted ascending), e.g.
   // that a sum-tree's total equals the sum of its leaves. For tests and stress runs; O(n).

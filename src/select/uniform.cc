@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "select/selector_state.h"
 
 namespace strata::internal {
 
@@ -69,6 +70,31 @@ void UniformSelector::Sample(Rng& rng, size_t n, bool replacement, Slot* slots,
 Slot UniformSelector::Victim(Rng& rng) {
   assert(!dense_.empty());
   return dense_[rng.UniformInt(dense_.size())];
+}
+
+// State payload: u32 count, then the dense array's slots in order.
+void UniformSelector::SaveState(std::string* out) const {
+  StateWriter(out, name()).PutSlots(dense_);
+}
+
+absl::Status UniformSelector::LoadState(std::string_view state,
+                                        absl::Span<const SelectorItem> items) {
+  Clear();
+  StateReader in(state, name());
+  SlotTracker tracker;
+  absl::Status status = [&]() -> absl::Status {
+    RETURN_IF_ERROR(in.ExpectTag(name()));
+    RETURN_IF_ERROR(tracker.Init(items, position_.size(), name()));
+    ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
+    for (uint32_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(in.Get<Slot>(), in));
+      Insert(items[k]);  // appends: the dense array comes back in the saved order
+    }
+    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
+    return in.Finish();
+  }();
+  if (!status.ok()) Clear();
+  return status;
 }
 
 absl::Status UniformSelector::CheckInvariants(absl::Span<const Slot> live) const {

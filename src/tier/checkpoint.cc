@@ -1,6 +1,11 @@
 #include "tier/checkpoint.h"
 
+#include <cmath>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "strata/status.h"
 #include "tier/format.h"
 
 namespace strata::internal {
@@ -11,14 +16,58 @@ constexpr size_t kItemBytes = 4 * 4 + 8 + 8 + 4 * 4;
 // More score columns than any schema declares (Schema allows far fewer).
 constexpr uint32_t kMaxScoreColumns = 1 << 16;
 
+// The version 2 tail: resume_items, the free list, the two selector states.
+template <typename Corrupt>
+absl::Status DecodeResume(ByteReader& in, uint32_t high_water, CheckpointData* d,
+                          const Corrupt& corrupt) {
+  d->resume_items = in.Get<uint64_t>();
+  const uint32_t free_count = in.Get<uint32_t>();
+  if (!in.ok()) return corrupt("checkpoint is truncated after its items");
+  if (uint64_t{free_count} * 4 > in.remaining()) {
+    return corrupt("checkpoint declares ", free_count, " free slots, more than its ",
+                   in.remaining(), " bytes left hold");
+  }
+  d->free_slots.resize(free_count);
+  in.GetBytes(d->free_slots.data(), 4 * size_t{free_count});
+  for (std::string* state : {&d->sampler_state, &d->remover_state}) {
+    const uint64_t length = in.Get<uint64_t>();
+    if (!in.ok()) return corrupt("checkpoint is truncated in its selector states");
+    if (length > in.remaining()) {
+      return corrupt("checkpoint declares a selector state of ", length, " bytes, more than its ",
+                     in.remaining(), " bytes left hold");
+    }
+    state->resize(length);
+    in.GetBytes(state->data(), length);
+  }
+  if (!d->resumable()) return absl::OkStatus();  // stale (items dropped since): not used
+  // The free list names every free slot exactly once.
+  if (free_count != high_water - d->items.size()) {
+    return corrupt("checkpoint's free list has ", free_count, " slots, its generation table ",
+                   high_water - d->items.size(), " free ones");
+  }
+  std::vector<bool> seen(high_water);
+  for (size_t k = 0; k < d->free_slots.size(); ++k) {
+    const uint32_t slot = d->free_slots[k];
+    auto bad = [&](auto&&... what) {
+      return corrupt("checkpoint free list entry ", k, " (slot ", slot, "): ", what...);
+    };
+    if (slot >= high_water) return bad("slot out of range (", high_water, " slots)");
+    if (d->generations[slot] & 1u) return bad("the slot is live");
+    if (seen[slot]) return bad("the slot appears twice");
+    seen[slot] = true;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EncodeCheckpoint(const CheckpointData& d) {
   std::string out;
   out.reserve(80 + 4 * d.generations.size() +
-              d.items.size() * (kItemBytes + 4 * size_t{d.score_columns}));
+              d.items.size() * (kItemBytes + 4 * size_t{d.score_columns}) + 28 +
+              4 * d.free_slots.size() + d.sampler_state.size() + d.remover_state.size());
   ByteWriter w(&out);
-  w.Put<uint32_t>(kCheckpointVersion);
+  w.Put<uint32_t>(d.version);
   w.Put<uint32_t>(static_cast<uint32_t>(d.generations.size()));
   w.Put<uint32_t>(d.score_columns);
   w.Put<uint64_t>(d.next_seq);
@@ -45,6 +94,14 @@ std::string EncodeCheckpoint(const CheckpointData& d) {
     w.Put<uint32_t>(it.length);
     w.PutBytes(d.scores.data() + k * ncols, 4 * ncols);
   }
+  if (d.version < 2) return out;
+  w.Put<uint64_t>(d.resume_items);
+  w.Put<uint32_t>(static_cast<uint32_t>(d.free_slots.size()));
+  w.PutBytes(d.free_slots.data(), 4 * d.free_slots.size());
+  for (const std::string* state : {&d.sampler_state, &d.remover_state}) {
+    w.Put<uint64_t>(state->size());
+    w.PutBytes(state->data(), state->size());
+  }
   return out;
 }
 
@@ -55,12 +112,13 @@ absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view body, const std
   ByteReader in(body);
   const uint32_t version = in.Get<uint32_t>();
   if (!in.ok()) return corrupt("checkpoint body is empty");
-  if (version != kCheckpointVersion) {
+  if (version < 1 || version > kCheckpointVersion) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": checkpoint body version ", version,
-                                                      "; this build reads version ",
+                                                      "; this build reads versions 1 to ",
                                                       kCheckpointVersion));
   }
   CheckpointData d;
+  d.version = version;
   const uint32_t high_water = in.Get<uint32_t>();
   d.score_columns = in.Get<uint32_t>();
   d.next_seq = in.Get<uint64_t>();
@@ -121,14 +179,18 @@ absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view body, const std
       return bad("the slot is free in the generation table");
     }
     if (it.segment == 0xFFFFFFFFu || it.length == 0) return bad("no stored record");
+    if (!std::isfinite(it.priority) || it.priority < 0) {
+      return bad("priority ", it.priority, " is not finite and >= 0");
+    }
     if (uint64_t{it.offset} + it.length > (uint64_t{1} << 32)) {
       return bad("record of ", it.length, " bytes at offset ", it.offset,
                  " passes the 4 GiB segment limit");
     }
   }
   if (!in.ok()) return corrupt("checkpoint is truncated in its items");
+  if (version >= 2) RETURN_IF_ERROR(DecodeResume(in, high_water, &d, corrupt));
   if (in.remaining() != 0) {
-    return corrupt("checkpoint has ", in.remaining(), " bytes after its last item");
+    return corrupt("checkpoint has ", in.remaining(), " bytes after its end");
   }
   return d;
 }

@@ -15,7 +15,8 @@
 
 namespace strata::internal {
 
-inline constexpr uint32_t kCheckpointVersion = 1;
+// Version 2 adds the free list and the selectors' states; version 1 bodies are still read.
+inline constexpr uint32_t kCheckpointVersion = 2;
 
 // One stored, live item.
 struct CheckpointItem {
@@ -32,6 +33,9 @@ struct CheckpointItem {
 };
 
 struct CheckpointData {
+  // The body's layout: EncodeCheckpoint writes this version (1 leaves out everything from
+  // `resume_items` on), DecodeCheckpoint reports the one it read.
+  uint32_t version = kCheckpointVersion;
   // The order of the counters in the body.
   enum Counter {
     kInserted,
@@ -58,6 +62,17 @@ struct CheckpointData {
   std::vector<uint32_t> generations;
   std::vector<CheckpointItem> items;  // in ascending slot order
   std::vector<float> scores;          // items.size() x score_columns, item by item
+
+  // Version 2: what a reopened table needs to continue exactly as the one that wrote the body.
+  // `resume_items` is items.size() when the table wrote it; a tool that drops items afterwards
+  // (Table::Repair) leaves the rest as it was, and the mismatch makes readers ignore it.
+  uint64_t resume_items = 0;
+  std::vector<uint32_t> free_slots;  // the free list in reuse order: every free slot, once
+  std::string sampler_state;         // Selector::SaveState; empty: not saved (rebuild)
+  std::string remover_state;
+
+  // Whether the free list and states describe exactly these items (checked by the decoder).
+  bool resumable() const { return version >= 2 && resume_items == items.size(); }
 };
 
 std::string EncodeCheckpoint(const CheckpointData& d);
@@ -67,7 +82,10 @@ std::string EncodeCheckpoint(const CheckpointData& d);
 //   DataLoss            truncated, trailing bytes, counts that the body cannot hold (checked
 //                       before anything is allocated), slots out of range, out of order or
 //                       repeated, an item whose slot is free in the generation table (or a live
-//                       generation with no item), an unwritten location or an empty record.
+//                       generation with no item), an unwritten location or an empty record, a
+//                       priority that is not finite and >= 0; when resumable(), a free list that
+//                       is not exactly the free slots. The selectors' states are only framed
+//                       here (lengths checked); Selector::LoadState checks their contents.
 absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view body, const std::string& path);
 
 }  // namespace strata::internal

@@ -1,8 +1,11 @@
 #include "tier/checkpoint.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -44,6 +47,10 @@ CheckpointData Sample() {
                      .checksum = 0x1234,
                      .length = 72});
   d.scores = {0.5f, 1.5f, -2.0f, 3.0f};
+  d.resume_items = 2;
+  d.free_slots = {4, 0, 2};  // reuse order, not slot order
+  d.sampler_state = std::string("\x07uniform\0\0\0\0", 12);
+  d.remover_state = "fifo state";
   return d;
 }
 
@@ -85,7 +92,78 @@ TEST(CheckpointTest, RoundTripsEveryField) {
   EXPECT_EQ(got->items[0].length, 72u);
   EXPECT_EQ(got->items[1].group, -1);
   EXPECT_EQ(got->scores, d.scores);
+  EXPECT_EQ(got->version, kCheckpointVersion);
+  EXPECT_TRUE(got->resumable());
+  EXPECT_EQ(got->resume_items, 2u);
+  EXPECT_EQ(got->free_slots, d.free_slots);
+  EXPECT_EQ(got->sampler_state, d.sampler_state);
+  EXPECT_EQ(got->remover_state, d.remover_state);
   EXPECT_EQ(EncodeCheckpoint(*got), EncodeCheckpoint(d));
+}
+
+// Bodies written before the free list and selector states still read, as not resumable (the
+// table then rebuilds them), and are written back in their own version.
+TEST(CheckpointTest, Version1BodiesDecodeWithoutResumeState) {
+  CheckpointData d = Sample();
+  d.version = 1;
+  const std::string v1 = EncodeCheckpoint(d);
+  EXPECT_EQ(v1.size() + 8 + 4 + 3 * 4 + 8 + 12 + 8 + 10, EncodeCheckpoint(Sample()).size());
+  auto got = Decode(v1);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->version, 1u);
+  EXPECT_FALSE(got->resumable());
+  EXPECT_TRUE(got->free_slots.empty());
+  EXPECT_TRUE(got->sampler_state.empty());
+  EXPECT_TRUE(got->remover_state.empty());
+  EXPECT_EQ(got->items.size(), 2u);
+  EXPECT_EQ(got->generations, d.generations);
+  EXPECT_EQ(EncodeCheckpoint(*got), v1);
+}
+
+TEST(CheckpointTest, FreeListMustBeExactlyTheFreeSlots) {
+  struct Case {
+    std::vector<uint32_t> free_slots;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{4, 0}, "free list has 2 slots, its generation table 3 free ones"},
+      {{4, 0, 2, 2}, "free list has 4 slots"},
+      {{4, 1, 2}, "free list entry 1 (slot 1): the slot is live"},
+      {{4, 4, 2}, "free list entry 1 (slot 4): the slot appears twice"},
+      {{4, 0, 5}, "free list entry 2 (slot 5): slot out of range (5 slots)"},
+  };
+  for (const Case& c : cases) {
+    CheckpointData d = Sample();
+    d.free_slots = c.free_slots;
+    auto got = Decode(EncodeCheckpoint(d));
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << c.message;
+    EXPECT_THAT(got.status().message(), HasSubstr(c.message));
+    EXPECT_THAT(got.status().message(), HasSubstr("meta-000009.ckpt"));
+  }
+}
+
+// Repair drops items and leaves the rest of the body as it was: the free list and states then
+// describe other items, so they are kept (the body re-encodes as read) but not used or checked.
+TEST(CheckpointTest, ResumeStateOfOtherItemsIsIgnoredNotRefused) {
+  CheckpointData d = Sample();
+  d.resume_items = 3;
+  d.free_slots = {1, 1, 99};
+  const std::string body = EncodeCheckpoint(d);
+  auto got = Decode(body);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(got->resumable());
+  EXPECT_EQ(EncodeCheckpoint(*got), body);
+}
+
+TEST(CheckpointTest, ItemPrioritiesMustBeFiniteAndNonNegative) {
+  for (double p :
+       {-1.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    CheckpointData d = Sample();
+    d.items[1].priority = p;
+    EXPECT_THAT(Decode(EncodeCheckpoint(d)).status().message(),
+                HasSubstr("entry 1 (slot 3): priority"))
+        << p;
+  }
 }
 
 TEST(CheckpointTest, EmptyTableRoundTrips) {
@@ -105,15 +183,21 @@ TEST(CheckpointTest, EveryTruncationIsDataLossNamingTheFile) {
     EXPECT_THAT(got.status().message(), HasSubstr("meta-000009.ckpt")) << n;
   }
   auto padded = Decode(body + "x");
-  EXPECT_THAT(padded.status().message(), HasSubstr("1 bytes after its last item"));
+  EXPECT_THAT(padded.status().message(), HasSubstr("1 bytes after its end"));
+  CheckpointData v1 = Sample();
+  v1.version = 1;
+  auto padded_v1 = Decode(EncodeCheckpoint(v1) + "x");
+  EXPECT_THAT(padded_v1.status().message(), HasSubstr("1 bytes after its end"));
 }
 
 TEST(CheckpointTest, UnknownVersionIsFailedPrecondition) {
-  std::string body = EncodeCheckpoint(Sample());
-  PutU32(&body, 0, 2);
-  auto got = Decode(body);
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(got.status().message(), HasSubstr("version 2"));
+  for (uint32_t version : {0u, kCheckpointVersion + 1}) {
+    std::string body = EncodeCheckpoint(Sample());
+    PutU32(&body, 0, version);
+    auto got = Decode(body);
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(got.status().message(), HasSubstr(absl::StrCat("version ", version, ";")));
+  }
 }
 
 TEST(CheckpointTest, AbsurdCountsAreRefusedBeforeAllocating) {
@@ -128,6 +212,15 @@ TEST(CheckpointTest, AbsurdCountsAreRefusedBeforeAllocating) {
   const uint64_t count = uint64_t{1} << 60;
   std::memcpy(huge_items.data() + ItemOffset(0) - 8, &count, 8);
   EXPECT_THAT(Decode(huge_items).status().message(), HasSubstr("items, more than"));
+  // The version 2 tail: its free-list count and state lengths are checked the same way.
+  const size_t tail = ItemOffset(2);
+  std::string huge_free = body;
+  PutU32(&huge_free, tail + 8, 0xFFFFFFFFu);
+  EXPECT_THAT(Decode(huge_free).status().message(), HasSubstr("4294967295 free slots, more than"));
+  std::string huge_state = body;
+  std::memcpy(huge_state.data() + tail + 12 + 3 * 4, &count, 8);
+  EXPECT_THAT(Decode(huge_state).status().message(),
+              HasSubstr("selector state of 1152921504606846976 bytes, more than"));
 }
 
 TEST(CheckpointTest, BadItemsNameTheirEntryAndSlot) {

@@ -1,0 +1,123 @@
+// What every Selector::SaveState / LoadState shares (selector.h): the state's framing, a reader
+// that refuses what its bytes cannot hold, and the check that a state names exactly the items it
+// is loaded over.
+//
+// A state is
+//
+//   u8 tag length, tag bytes   the strategy, and any option that changes the layout
+//                              ("uniform", "lifo", "group_balanced/oldest", ...)
+//   payload                    the strategy's own (described in its .cc), little-endian
+//
+// A tag other than the loading selector's is not corruption: the state was saved by a table
+// configured differently, and the loader says so (FailedPrecondition) so that the caller rebuilds.
+//
+// Thread-safety: plain values, externally synchronized.
+#ifndef STRATA_SELECT_SELECTOR_STATE_H_
+#define STRATA_SELECT_SELECTOR_STATE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "select/selector.h"
+#include "strata/status.h"
+
+namespace strata::internal {
+
+// Appends to a state.
+class StateWriter {
+ public:
+  // Starts a state for `tag` (at most 255 bytes) at the end of *out.
+  StateWriter(std::string* out, std::string_view tag);
+
+  template <typename T>
+  void Put(T v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    out_->append(reinterpret_cast<const char*>(&v), sizeof(T));
+  }
+  // A u32 count, then the slots.
+  void PutSlots(absl::Span<const Slot> slots);
+
+ private:
+  std::string* out_;
+};
+
+// Reads a state. Every error is DataLoss prefixed "<selector> state: ", except a different tag.
+class StateReader {
+ public:
+  StateReader(std::string_view state, std::string_view selector)
+      : data_(state), selector_(selector) {}
+
+  // OK when the state begins with `tag`; FailedPrecondition naming both tags when it begins with
+  // another one; DataLoss when it has no tag at all.
+  absl::Status ExpectTag(std::string_view tag);
+
+  // A u32 count of entries of `entry_bytes` bytes each (> 0), naming `what` in errors: DataLoss
+  // when the bytes left cannot hold that many, or when it is above `max`.
+  absl::StatusOr<uint32_t> Count(std::string_view what, size_t entry_bytes, uint64_t max);
+
+  // A value; past the end it yields 0 and makes Finish fail. Reads covered by a Count never fail.
+  template <typename T>
+  T Get() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T v{};
+    if (sizeof(T) > data_.size() - pos_) {
+      overrun_ = true;
+      return v;
+    }
+    std::memcpy(&v, data_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+
+  // DataLoss when a read ran past the end or bytes are left over.
+  absl::Status Finish() const;
+
+  // DataLoss "<selector> state: <what...>".
+  template <typename... Args>
+  absl::Status Corrupt(const Args&... what) const {
+    return absl::DataLossError(absl::StrCat(selector_, " state: ", what...));
+  }
+
+ private:
+  std::string_view data_;
+  std::string selector_;  // a std::string: absl::StrCat takes no std::string_view here
+  size_t pos_ = 0;
+  bool overrun_ = false;
+};
+
+// The items a state is loaded over, and which of them it has named so far.
+class SlotTracker {
+ public:
+  // `items` must be in strictly ascending slot order below `capacity` (InvalidArgument from Init
+  // otherwise: the caller broke LoadState's contract). Allocates 4 bytes per slot of capacity.
+  absl::Status Init(absl::Span<const SelectorItem> items, size_t capacity,
+                    std::string_view selector);
+
+  // The index in `items` of the item in `slot`, which the state names now; DataLoss (through
+  // `reader`) when the slot is out of range, not one of the items, or named before.
+  absl::StatusOr<uint32_t> Take(Slot slot, const StateReader& reader);
+
+  // DataLoss (through `reader`) unless every item has been named.
+  absl::Status CheckAllTaken(const StateReader& reader) const;
+
+ private:
+  static constexpr uint32_t kAbsent = ~uint32_t{0};
+  static constexpr uint32_t kTaken = kAbsent - 1;
+
+  std::vector<uint32_t> index_;  // slot -> index in items, kAbsent, or kTaken once named
+  size_t items_ = 0;
+  size_t taken_ = 0;
+};
+
+}  // namespace strata::internal
+
+#endif  // STRATA_SELECT_SELECTOR_STATE_H_
