@@ -88,19 +88,12 @@ void FifoSelector::SaveState(std::string* out) const {
 
 absl::Status FifoSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {
   Clear();
-  StateReader in(state, name());
-  SlotTracker tracker;
-  absl::Status status = [&]() -> absl::Status {
-    RETURN_IF_ERROR(in.ExpectTag(name()));
-    RETURN_IF_ERROR(tracker.Init(items, prev_.size(), name()));
-    ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
-    for (uint32_t i = 0; i < n; ++i) {
-      ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(in.Get<Slot>(), in));
-      Insert(items[k]);  // appends at the newest end: the list comes back in the saved order
-    }
-    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
-    return in.Finish();
-  }();
+  const absl::Status status =
+      LoadSlotList(state, name(), items, prev_.size(),
+                   [this](uint32_t, const SelectorItem& item, const StateReader&) {
+                     Insert(item);  // the newest end: the list comes back in the saved order
+                     return absl::OkStatus();
+                   });
   if (!status.ok()) Clear();
   return status;
 }

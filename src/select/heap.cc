@@ -116,26 +116,18 @@ void HeapSelector::SaveState(std::string* out) const {
 
 absl::Status HeapSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {
   Clear();
-  StateReader in(state, name());
-  SlotTracker tracker;
-  absl::Status status = [&]() -> absl::Status {
-    RETURN_IF_ERROR(in.ExpectTag(name()));
-    RETURN_IF_ERROR(tracker.Init(items, position_.size(), name()));
-    ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
-    for (uint32_t i = 0; i < n; ++i) {
-      ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(in.Get<Slot>(), in));
-      const SelectorItem& item = items[k];
-      heap_.push_back({item.priority, item.seq, item.slot});
-      position_[item.slot] = i;
-      if (i > 0 && Before(heap_[i], heap_[(i - 1) / 2])) {
-        return in.Corrupt("slot ", item.slot, " at heap index ", i, " (priority ", item.priority,
-                          ", seq ", item.seq, ") comes before its parent, slot ",
-                          heap_[(i - 1) / 2].slot);
-      }
-    }
-    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
-    return in.Finish();
-  }();
+  const absl::Status status = LoadSlotList(
+      state, name(), items, position_.size(),
+      [this](uint32_t i, const SelectorItem& item, const StateReader& in) {
+        heap_.push_back({item.priority, item.seq, item.slot});
+        position_[item.slot] = i;
+        if (i > 0 && Before(heap_[i], heap_[(i - 1) / 2])) {
+          return in.Corrupt("slot ", item.slot, " at heap index ", i, " (priority ", item.priority,
+                            ", seq ", item.seq, ") comes before its parent, slot ",
+                            heap_[(i - 1) / 2].slot);
+        }
+        return absl::OkStatus();
+      });
   if (!status.ok()) Clear();
   return status;
 }

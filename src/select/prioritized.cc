@@ -137,24 +137,16 @@ void PrioritizedSelector::SaveState(std::string* out) const {
 absl::Status PrioritizedSelector::LoadState(std::string_view state,
                                             absl::Span<const SelectorItem> items) {
   Clear();
-  StateReader in(state, name());
-  SlotTracker tracker;
-  absl::Status status = [&]() -> absl::Status {
-    RETURN_IF_ERROR(in.ExpectTag(name()));
-    RETURN_IF_ERROR(tracker.Init(items, tree_.num_leaves(), name()));
-    ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
-    Slot previous = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      const Slot slot = in.Get<Slot>();
-      if (i > 0 && slot < previous) {
-        return in.Corrupt("slots out of order (", slot, " after ", previous, ")");
-      }
-      previous = slot;
-      RETURN_IF_ERROR(tracker.Take(slot, in).status());
-    }
-    RETURN_IF_ERROR(tracker.CheckAllTaken(in));
-    return in.Finish();
-  }();
+  Slot previous = 0;
+  const absl::Status status = LoadSlotList(
+      state, name(), items, tree_.num_leaves(),
+      [&previous](uint32_t i, const SelectorItem& item, const StateReader& in) {
+        if (i > 0 && item.slot < previous) {
+          return in.Corrupt("slots out of order (", item.slot, " after ", previous, ")");
+        }
+        previous = item.slot;
+        return absl::OkStatus();
+      });
   if (!status.ok()) return status;
   // The state names exactly `items`: set their leaves in one batched pass.
   for (const SelectorItem& item : items) tree_.SetDeferred(item.slot, LeafValue(item.priority));

@@ -118,6 +118,26 @@ class SlotTracker {
   size_t taken_ = 0;
 };
 
+// Loads a state whose payload is one slot list (StateWriter::PutSlots) tagged `selector`, over
+// `items` (LoadState's argument; `capacity`: the selector's): calls take(i, item, reader) for the
+// i-th slot named, in the saved order — an error it returns ends the load — then checks that
+// every item was named and nothing is left over. The caller clears itself on an error.
+template <typename Take>
+absl::Status LoadSlotList(std::string_view state, std::string_view selector,
+                          absl::Span<const SelectorItem> items, size_t capacity, Take take) {
+  StateReader in(state, selector);
+  SlotTracker tracker;
+  RETURN_IF_ERROR(in.ExpectTag(selector));
+  RETURN_IF_ERROR(tracker.Init(items, capacity, selector));
+  ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
+  for (uint32_t i = 0; i < n; ++i) {
+    ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(in.Get<Slot>(), in));
+    RETURN_IF_ERROR(take(i, items[k], in));
+  }
+  RETURN_IF_ERROR(tracker.CheckAllTaken(in));
+  return in.Finish();
+}
+
 }  // namespace strata::internal
 
 #endif  // STRATA_SELECT_SELECTOR_STATE_H_
