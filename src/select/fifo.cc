@@ -81,9 +81,12 @@ Slot FifoSelector::Victim(Rng& rng) {
 // State payload: u32 count, then the slots from the oldest to the newest. The same for FIFO and
 // LIFO; the tags differ, so neither loads the other's.
 void FifoSelector::SaveState(std::string* out) const {
-  StateWriter w(out, name());
-  w.Put<uint32_t>(static_cast<uint32_t>(size_));
-  for (Slot slot = head_; slot != kNoSlot; slot = next_[slot]) w.Put<Slot>(slot);
+  Slot slot = head_;
+  StateWriter(out, name()).PutSlots(static_cast<uint32_t>(size_), [&] {
+    const Slot s = slot;
+    slot = next_[slot];
+    return s;
+  });
 }
 
 absl::Status FifoSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {

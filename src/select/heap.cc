@@ -109,9 +109,10 @@ Slot HeapSelector::Victim(Rng& rng) {
 // State payload: u32 count, then the slots in heap array order. The keys (priority, seq) come
 // from the items, so a state whose arrangement is not a heap under them is refused.
 void HeapSelector::SaveState(std::string* out) const {
-  StateWriter w(out, name());
-  w.Put<uint32_t>(static_cast<uint32_t>(heap_.size()));
-  for (const Entry& entry : heap_) w.Put<Slot>(entry.slot);
+  size_t i = 0;
+  StateWriter(out, name()).PutSlots(static_cast<uint32_t>(heap_.size()), [&] {
+    return heap_[i++].slot;
+  });
 }
 
 absl::Status HeapSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {

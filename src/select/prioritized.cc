@@ -127,11 +127,11 @@ Slot PrioritizedSelector::Victim(Rng& rng) {
 
 // State payload: u32 count, then the slots with a leaf, ascending.
 void PrioritizedSelector::SaveState(std::string* out) const {
-  StateWriter w(out, name());
-  w.Put<uint32_t>(static_cast<uint32_t>(size_));
-  for (size_t slot = 0; slot < tree_.num_leaves(); ++slot) {
-    if (tree_.leaf(slot) > 0) w.Put<Slot>(static_cast<Slot>(slot));
-  }
+  size_t slot = 0;
+  StateWriter(out, name()).PutSlots(static_cast<uint32_t>(size_), [&] {
+    while (!(tree_.leaf(slot) > 0)) ++slot;  // size_ leaves are > 0: never past the last
+    return static_cast<Slot>(slot++);
+  });
 }
 
 absl::Status PrioritizedSelector::LoadState(std::string_view state,

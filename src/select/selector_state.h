@@ -45,6 +45,19 @@ class StateWriter {
   }
   // A u32 count, then the slots.
   void PutSlots(absl::Span<const Slot> slots);
+  // A u32 `count`, then `count` slots, each the next one next() returns (called exactly `count`
+  // times). One allocation for all of them: a state is saved under the table lock.
+  template <typename Next>
+  void PutSlots(uint32_t count, Next next) {
+    Put<uint32_t>(count);
+    const size_t at = out_->size();
+    out_->resize(at + size_t{count} * sizeof(Slot));
+    char* p = out_->data() + at;
+    for (uint32_t i = 0; i < count; ++i, p += sizeof(Slot)) {
+      const Slot slot = next();
+      std::memcpy(p, &slot, sizeof(Slot));
+    }
+  }
 
  private:
   std::string* out_;
