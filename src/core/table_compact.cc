@@ -41,8 +41,8 @@ bool TableImpl::CompactStep() {
     const uint32_t victim = *picked;
     // The victim's live records, in file order (sequential reads).
     std::vector<std::pair<uint32_t, Key>> items;
-    for (Slot s = 0; s < high_water_; ++s) {
-      if ((meta_[s].gen & 1u) && loc_[s].segment == victim) {
+    for (Slot s = 0; s < index_.high_water(); ++s) {
+      if (index_.live(s) && loc_[s].segment == victim) {
         items.emplace_back(loc_[s].offset, KeyOf(s));
       }
     }
@@ -70,10 +70,10 @@ bool TableImpl::CompactStep() {
     BackgroundLock lock(this);
     while (compaction_.next < compaction_.keys.size() && chunk < kChunkBytes) {
       const Key key = compaction_.keys[compaction_.next++];
-      const Slot s = Resolve(key);
+      const Slot s = index_.Resolve(key);
       if (s == kNoSlot || loc_[s].segment != victim) continue;  // removed meanwhile
       const uint32_t len = RecordLength(s);
-      const SlotMeta& m = meta_[s];
+      const SlotIndex::Meta& m = index_.meta(s);
       moves.push_back(Move{key, loc_[s], len,
                            IndexEntry{.flags = IndexEntry::kRelocated,
                                       .key = key,
@@ -139,7 +139,7 @@ bool TableImpl::CompactStep() {
       for (const IndexEntry& e : *index) {
         if (!(e.flags & IndexEntry::kTombstone)) continue;
         const Slot s = static_cast<Slot>(e.key & 0xFFFFFFFFu);
-        if (s < high_water_ && (meta_[s].gen & 1u) && loc_[s].segment != kUnwritten) continue;
+        if (s < index_.high_water() && index_.live(s) && loc_[s].segment != kUnwritten) continue;
         auto [it, inserted] = carry.try_emplace(s, e);
         if (!inserted && (e.key >> 32) > (it->second.key >> 32)) it->second = e;
       }
@@ -172,7 +172,7 @@ bool TableImpl::CompactStep() {
     for (const Move& m : moves) {
       if (m.length == 0) continue;  // corrupt, not copied
       const IndexEntry& e = entries[k++];
-      const Slot s = Resolve(m.key);
+      const Slot s = index_.Resolve(m.key);
       if (s == kNoSlot || loc_[s].segment != victim || loc_[s].offset != m.from.offset) {
         continue;  // removed (its tombstone is queued and lands after this copy)
       }
@@ -183,7 +183,7 @@ bool TableImpl::CompactStep() {
       moved += m.length;
     }
     for (Key key : corrupt) {
-      const Slot s = Resolve(key);
+      const Slot s = index_.Resolve(key);
       if (s != kNoSlot) {
         RemoveSlot(s, Removal::kDeleted);
         ++tier_counters_.corrupt_items;

@@ -20,8 +20,6 @@ namespace {
 
 constexpr uint64_t kMaxItems = uint64_t{0xFFFFFFFF} - 2;  // kNoSlot and the spare slot
 
-Key MakeKey(uint32_t gen, Slot slot) { return (static_cast<uint64_t>(gen) << 32) | slot; }
-
 absl::Time DeadlineFor(absl::Duration timeout) {
   return timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
 }
@@ -169,11 +167,11 @@ absl::Status TableImpl::Build() {
   std::vector<size_t> offsets(o.schema.num_fields(), 0);
   for (size_t f : t->store_.fixed_fields()) offsets[f] = t->store_.field_offset(f);
   t->record_layout_ = RecordLayout::For(o.schema, t->store_.stride(), offsets);
-  ASSIGN_OR_RETURN(t->meta_region_, MmapRegion::Reserve(cap * sizeof(SlotMeta)));
-  t->meta_ = reinterpret_cast<SlotMeta*>(t->meta_region_.data());
-  if (o.schema.has_variable_fields()) t->item_bytes_.assign(cap, 0);
-  t->scores_.assign(o.schema.score_columns().size(), std::vector<float>(cap, 0.0f));
-  t->limiter_ = std::make_unique<RateLimiter>(o.rate_limiter, &t->mu_, &t->size_, &t->closed_);
+  ASSIGN_OR_RETURN(t->index_,
+                   SlotIndex::Create(cap, o.schema.score_columns().size(),
+                                     o.schema.has_variable_fields(), o.schema.fixed_row_bytes()));
+  t->limiter_ =
+      std::make_unique<RateLimiter>(o.rate_limiter, &t->mu_, t->index_.live_count(), &t->closed_);
   return absl::OkStatus();
 }
 
@@ -185,11 +183,12 @@ absl::Status TableImpl::CheckOpen() const {
 }
 
 SelectorItem TableImpl::ItemFor(int score_column, Slot slot) const {
+  const SlotIndex::Meta& m = index_.meta(slot);
   return SelectorItem{.slot = slot,
-                      .priority = meta_[slot].priority,
-                      .group = meta_[slot].group,
-                      .seq = meta_[slot].seq,
-                      .score = score_column >= 0 ? scores_[score_column][slot] : 0.0};
+                      .priority = m.priority,
+                      .group = m.group,
+                      .seq = m.seq,
+                      .score = score_column >= 0 ? index_.score(score_column, slot) : 0.0};
 }
 
 absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
@@ -211,11 +210,11 @@ absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
     }
   }
   if (remover_ == nullptr) {
-    if (size_ + b.n > max_items_ ||
-        (options_.max_bytes != 0 && bytes_ + b.total_bytes > options_.max_bytes)) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("table '", options_.name, "' cannot take ", b.n, " more items (", size_,
-                       " of ", max_items_, " items, ", bytes_, " bytes held) and has no remover"));
+    if (index_.size() + b.n > max_items_ ||
+        (options_.max_bytes != 0 && index_.bytes() + b.total_bytes > options_.max_bytes)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "table '", options_.name, "' cannot take ", b.n, " more items (", index_.size(), " of ",
+          max_items_, " items, ", index_.bytes(), " bytes held) and has no remover"));
     }
   }
   keys->reserve(keys->size() + b.n);
@@ -251,30 +250,35 @@ absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,
   return absl::OkStatus();
 }
 
+bool TableImpl::Overfull(uint64_t more, size_t more_items) const {
+  const uint64_t max_bytes = options_.max_bytes;
+  return index_.size() + more_items > max_items_ ||
+         (max_bytes != 0 && index_.bytes() + more > max_bytes);
+}
+
 Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
   ++arrivals_;
   const uint64_t item_bytes = ItemBytes(b, i);
-  const uint64_t max_bytes = options_.max_bytes;
-  if (options_.insertion == InsertionPolicy::kReservoir &&
-      (size_ >= max_items_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) &&
+  if (options_.insertion == InsertionPolicy::kReservoir && Overfull(item_bytes, 1) &&
       !ReservoirPolicy::Admit(arrivals_, max_items_, rng_)) {
     ++counters_.dropped;
     return kNoKey;
   }
   if (options_.insertion == InsertionPolicy::kReservoir) {
     // Algorithm R replaces one of the items already held, never the arrival: evict first.
-    while (size_ >= max_items_ || (max_bytes != 0 && bytes_ + item_bytes > max_bytes)) {
-      RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
-    }
+    while (Overfull(item_bytes, 1)) RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
   }
 
-  Slot slot;
-  if (free_head_ != kNoSlot) {
-    slot = free_head_;
-    free_head_ = static_cast<Slot>(meta_[slot].seq);
-  } else {
-    slot = high_water_++;
+  double priority = max_priority_;
+  if (!b.priorities.empty()) {
+    priority = b.priorities[i];
+    if (priority > max_priority_) max_priority_ = priority;
   }
+  const Slot slot = index_.Add(SlotIndex::NewItem{.priority = priority,
+                                                  .group = b.groups.empty() ? 0 : b.groups[i],
+                                                  .task = b.tasks.empty() ? 0 : b.tasks[i],
+                                                  .seq = next_seq_++,
+                                                  .bytes = item_bytes});
   // The payload's DRAM row: the slot itself, or with storage a frame.
   const uint32_t row = tiered_ ? TakeFrame(slot, item_bytes) : slot;
   const Schema& schema = options_.schema;
@@ -287,37 +291,22 @@ Key TableImpl::InsertOne(const BoundBatch& b, size_t i) {
       std::memcpy(store_.field_ptr(f, row), b.fields[f].data + i * row_bytes, row_bytes);
     }
   }
-  const uint32_t gen = ++meta_[slot].gen;  // odd: live
-  double priority = max_priority_;
-  if (!b.priorities.empty()) {
-    priority = b.priorities[i];
-    if (priority > max_priority_) max_priority_ = priority;
+  for (size_t c = 0; c < index_.num_scores(); ++c) {
+    if (b.scores[c] != nullptr) index_.SetScore(c, slot, b.scores[c][i]);
   }
-  meta_[slot].priority = priority;
-  meta_[slot].group = b.groups.empty() ? 0 : b.groups[i];
-  meta_[slot].task = b.tasks.empty() ? 0 : b.tasks[i];
-  meta_[slot].seq = next_seq_++;
-  meta_[slot].sampled = 0;
-  if (!item_bytes_.empty()) item_bytes_[slot] = item_bytes;
-  for (size_t c = 0; c < scores_.size(); ++c) {
-    scores_[c][slot] = b.scores[c] != nullptr ? b.scores[c][i] : 0.0f;
-  }
-  ++size_;
-  bytes_ += item_bytes;
+  const Key key = index_.KeyOf(slot);
   ++counters_.inserted;
   if (tiered_) {
     loc_[slot] = Location{};  // unwritten until the writer thread stores it
     Transit(slot, Residence::kNone, Residence::kDirty);
-    Enqueue(MakeKey(gen, slot), /*tombstone=*/false);
+    Enqueue(key, /*tombstone=*/false);
   }
   sampler_->Insert(ItemFor(sampler_score_, slot));
   if (remover_ != nullptr) remover_->Insert(ItemFor(remover_score_, slot));
   // Make room after inserting, so the remover sees the arrival. It may pick the arrival itself
   // (e.g. a MinHeap remover when the new item has the lowest priority): its key is then stale.
-  while (size_ > max_items_ || (max_bytes != 0 && bytes_ > max_bytes)) {
-    RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
-  }
-  return MakeKey(gen, slot);
+  while (Overfull(0, 0)) RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
+  return key;
 }
 
 void TableImpl::RemoveSlot(Slot slot, Removal why) {
@@ -328,11 +317,7 @@ void TableImpl::RemoveSlot(Slot slot, Removal why) {
   } else if (options_.schema.has_variable_fields()) {
     store_.ReleaseBytes(slot);
   }
-  ++meta_[slot].gen;  // even: free; every key naming the old generation is now stale
-  bytes_ -= ItemBytesOf(slot);
-  meta_[slot].seq = free_head_;
-  free_head_ = slot;
-  --size_;
+  index_.Remove(slot);
   switch (why) {
     case Removal::kEvicted:
       ++counters_.evicted;
@@ -344,13 +329,6 @@ void TableImpl::RemoveSlot(Slot slot, Removal why) {
       ++counters_.deleted;
       break;
   }
-}
-
-Slot TableImpl::Resolve(Key key) const {
-  const Slot slot = static_cast<Slot>(key & 0xFFFFFFFFu);
-  const uint32_t gen = static_cast<uint32_t>(key >> 32);
-  if (slot >= high_water_ || meta_[slot].gen != gen || (gen & 1u) == 0) return kNoSlot;
-  return slot;
 }
 
 absl::Status TableImpl::SetRateLimiter(const RateLimiterOptions& options) {
@@ -383,7 +361,7 @@ void TableImpl::Close() {
 
 size_t TableImpl::size() const {
   MutexLock lock(&mu_);
-  return size_;
+  return index_.size();
 }
 
 TableInfo TableImpl::info() const {
@@ -393,8 +371,8 @@ TableInfo TableImpl::info() const {
   info.schema = options_.schema.DebugString();
   info.sampler = std::string(sampler_->name());
   info.remover = remover_ != nullptr ? std::string(remover_->name()) : "none";
-  info.size = size_;
-  info.bytes = bytes_;
+  info.size = index_.size();
+  info.bytes = index_.bytes();
   info.max_items = max_items_;
   info.max_bytes = options_.max_bytes;
   info.closed = closed_;
@@ -406,30 +384,10 @@ TableInfo TableImpl::info() const {
 
 absl::Status TableImpl::CheckInvariants() const {
   MutexLock lock(&mu_);
+  RETURN_IF_ERROR(index_.CheckInvariants());
   std::vector<Slot> live;
-  uint64_t bytes = 0;
-  for (Slot s = 0; s < high_water_; ++s) {
-    if (meta_[s].gen & 1u) {
-      live.push_back(s);
-      bytes += ItemBytesOf(s);
-    }
-  }
-  if (live.size() != size_) {
-    return absl::InternalError(absl::StrCat(live.size(), " live slots but size is ", size_));
-  }
-  if (bytes != bytes_) {
-    return absl::InternalError(
-        absl::StrCat("live items hold ", bytes, " bytes but the table counts ", bytes_));
-  }
-  size_t free_count = 0;
-  for (Slot s = free_head_; s != kNoSlot; s = static_cast<Slot>(meta_[s].seq)) {
-    if (s >= high_water_ || (meta_[s].gen & 1u) || ++free_count > high_water_) {
-      return absl::InternalError(absl::StrCat("free list corrupt at slot ", s));
-    }
-  }
-  if (free_count + size_ != high_water_) {
-    return absl::InternalError(
-        absl::StrCat("free list holds ", free_count, " slots, expected ", high_water_ - size_));
+  for (Slot s = 0; s < index_.high_water(); ++s) {
+    if (index_.live(s)) live.push_back(s);
   }
   std::vector<Slot> in_sampler;
   for (Slot s : live) {
@@ -441,9 +399,9 @@ absl::Status TableImpl::CheckInvariants() const {
   }
   RETURN_IF_ERROR(sampler_->CheckInvariants(in_sampler));
   if (remover_ != nullptr) {
-    if (remover_->size() != size_) {
+    if (remover_->size() != index_.size()) {
       return absl::InternalError(
-          absl::StrCat("remover holds ", remover_->size(), " items, table ", size_));
+          absl::StrCat("remover holds ", remover_->size(), " items, table ", index_.size()));
     }
     RETURN_IF_ERROR(remover_->CheckInvariants(live));
   }

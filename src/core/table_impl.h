@@ -1,19 +1,7 @@
 // TableImpl: the implementation behind strata::Table (see include/strata/table.h for the
-// contract of each method).
-//
-// Per-slot metadata, indexed by slot:
-//
-//   meta_[s]      32 B, half a cache line, so a sampled item costs one miss for all of it:
-//     gen       u32  generation; odd while the slot holds an item. Key = gen << 32 | slot.
-//     sampled   u32  times sampled
-//     group     i32  group (class) id
-//     task      i32  task id
-//     priority  f64  user priority
-//     seq       u64  insertion sequence; for a free slot, the next free slot (free list)
-//   item_bytes_[s] u64  payload bytes (only when the schema has bytes fields)
-//   scores_[c][s]  f32  score column c (declared by the user: counted as their data)
-//
-// 32 bytes per slot before selectors (which add 8-20 each), within the 64 B/item budget.
+// contract of each method). It coordinates its parts: the slot index (core/slot_index.h: keys,
+// generations, free list, per-slot metadata and scores), the selectors, the rate limiter, and
+// with storage the frame manager, write-behind queue, placement policy and segment store.
 //
 // Locking: one Mutex (util/mutex.h) guards everything mutable. Sampling copies payloads under it
 // (DRAM copies only; no I/O is ever done under the lock). Blocking waits (rate limiter) release it.
@@ -43,6 +31,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "core/row_store.h"
+#include "core/slot_index.h"
 #include "io/async_reader.h"
 #include "limit/rate_limiter.h"
 #include "placement/placement_policy.h"
@@ -158,10 +147,11 @@ class TableImpl {
 
   // Inserts item i of `b` (making room first). Returns its key, or kNoKey if dropped.
   Key InsertOne(const BoundBatch& b, size_t i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the table holds more than max_items/max_bytes allow once `more_items` items of
+  // `more` bytes are added.
+  bool Overfull(uint64_t more, size_t more_items) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   enum class Removal { kEvicted, kExpired, kDeleted };
   void RemoveSlot(Slot slot, Removal why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The live slot `key` names, or kNoSlot.
-  Slot Resolve(Key key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls fn(i, slot) for each keys[i] that names a live item, in order; the others are counted
   // as missing and their indices appended to `*missing` when given. One pass, prefetching the
   // metadata of keys a few places ahead (keys name random slots).
@@ -171,10 +161,9 @@ class TableImpl {
     constexpr size_t kAhead = 16;
     for (size_t i = 0; i < keys.size(); ++i) {
       if (i + kAhead < keys.size()) {
-        const Slot ahead = static_cast<Slot>(keys[i + kAhead] & 0xFFFFFFFFu);
-        if (ahead < high_water_) __builtin_prefetch(&meta_[ahead]);
+        index_.PrefetchKey(keys[i + kAhead]);
       }
-      const Slot slot = Resolve(keys[i]);
+      const Slot slot = index_.Resolve(keys[i]);
       if (slot == kNoSlot) {
         ++counters_.missing_keys;
         if (missing != nullptr) missing->push_back(i);
@@ -222,7 +211,7 @@ class TableImpl {
   void ReleaseFrameOf(Slot slot, bool clean) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A live item's payload bytes.
   uint64_t ItemBytesOf(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return item_bytes_.empty() ? options_.schema.fixed_row_bytes() : item_bytes_[slot];
+    return index_.item_bytes(slot);
   }
   void Enqueue(Key key, bool tombstone) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeWriter();
@@ -237,9 +226,7 @@ class TableImpl {
       ABSL_LOCKS_EXCLUDED(mu_);
   // One step of compaction (table_compact.cc); false when there was nothing to do yet.
   bool CompactStep() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-  Key KeyOf(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return (static_cast<uint64_t>(meta_[slot].gen) << 32) | slot;
-  }
+  Key KeyOf(Slot slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return index_.KeyOf(slot); }
   // Fills the plan's cold items (and staged records) into `out`, outside the lock; DataLoss
   // items are removed from the table.
   absl::Status CompleteReads(ReadPlan* plan, SampleBatch* out) ABSL_LOCKS_EXCLUDED(mu_);
@@ -322,31 +309,14 @@ class TableImpl {
   uint64_t dram_budget_ ABSL_GUARDED_BY(mu_);  // live DRAM budget (Resize)
   double swap_ratio_ ABSL_GUARDED_BY(mu_);     // live swap settings (SetSwap)
   uint32_t swap_interval_ ABSL_GUARDED_BY(mu_);
-  size_t size_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t arrivals_ ABSL_GUARDED_BY(mu_) = 0;  // for the reservoir
   double max_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
-  Slot high_water_ ABSL_GUARDED_BY(mu_) = 0;  // slots >= this were never used
-  Slot free_head_ ABSL_GUARDED_BY(mu_) = kNoSlot;
   Rng rng_ ABSL_GUARDED_BY(mu_);
   RowStore store_ ABSL_GUARDED_BY(mu_);
-  struct alignas(32) SlotMeta {
-    uint32_t gen = 0;
-    uint32_t sampled = 0;
-    int32_t group = 0;
-    int32_t task = 0;
-    double priority = 0;
-    uint64_t seq = 0;
-  };
-  static_assert(sizeof(SlotMeta) == 32);
-  // An MmapRegion rather than a std::vector: zeroed (a zero SlotMeta is a free, never-used
-  // slot), committed lazily, and on huge pages, because every sampled or updated key is a random
-  // access here and at 10M items 4 KB pages make each one a TLB miss too.
-  MmapRegion meta_region_;
-  SlotMeta* meta_ ABSL_PT_GUARDED_BY(mu_) = nullptr;
-  std::vector<uint64_t> item_bytes_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::vector<float>> scores_ ABSL_GUARDED_BY(mu_);
+  // Keys, generations, the free list, per-slot metadata, payload bytes and scores; the live
+  // count and bytes.
+  SlotIndex index_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Selector> sampler_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Selector> remover_ ABSL_GUARDED_BY(mu_);  // may be null
   std::unique_ptr<RateLimiter> limiter_ ABSL_GUARDED_BY(mu_);

@@ -108,7 +108,8 @@ std::array<uint64_t*, CheckpointData::kNumCounters> TableImpl::CheckpointCounter
 
 CheckpointData TableImpl::SnapshotCheckpoint() {
   CheckpointData d;
-  d.score_columns = static_cast<uint32_t>(scores_.size());
+  const size_t columns = index_.num_scores();
+  d.score_columns = static_cast<uint32_t>(columns);
   d.next_seq = next_seq_;
   d.arrivals = arrivals_;
   d.max_priority = max_priority_;
@@ -119,12 +120,13 @@ CheckpointData TableImpl::SnapshotCheckpoint() {
   d.limiter_inserts = li.inserts;
   d.limiter_samples = li.samples;
   rng_.GetState(d.rng.data());
-  d.generations.resize(high_water_);
+  const Slot high_water = index_.high_water();
+  d.generations.resize(high_water);
   d.items.reserve(stored_items_);
-  d.scores.reserve(stored_items_ * scores_.size());
+  d.scores.reserve(stored_items_ * columns);
   std::vector<Slot> unwritten;
-  for (Slot s = 0; s < high_water_; ++s) {
-    const SlotMeta& m = meta_[s];
+  for (Slot s = 0; s < high_water; ++s) {
+    const SlotIndex::Meta& m = index_.meta(s);
     const bool live = m.gen & 1u;
     // A slot whose record is not written yet reads as free: only stored items survive.
     if (!live || loc_[s].segment == kUnwritten) {
@@ -143,13 +145,13 @@ CheckpointData TableImpl::SnapshotCheckpoint() {
                                      .offset = loc_[s].offset,
                                      .checksum = loc_[s].checksum,
                                      .length = RecordLength(s)});
-    for (const std::vector<float>& col : scores_) d.scores.push_back(col[s]);
+    for (size_t c = 0; c < columns; ++c) d.scores.push_back(index_.score(c, s));
   }
   // What lets the reopened table continue exactly as this one (docs/format.md, "Checkpoint").
   // The free list in reuse order, then the slots recorded free because their item is unwritten.
   d.resume_items = d.items.size();
-  d.free_slots.reserve(high_water_ - d.items.size());
-  for (Slot s = free_head_; s != kNoSlot; s = static_cast<Slot>(meta_[s].seq)) {
+  d.free_slots.reserve(high_water - d.items.size());
+  for (Slot s = index_.free_head(); s != kNoSlot; s = index_.next_free(s)) {
     d.free_slots.push_back(s);
   }
   d.free_slots.insert(d.free_slots.end(), unwritten.begin(), unwritten.end());
@@ -167,7 +169,6 @@ CheckpointData TableImpl::SnapshotCheckpoint() {
 absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   const std::string where = options_.storage_dir;
   const size_t cap = capacity_ + 1;
-  const uint64_t fixed = record_layout_.fixed_bytes;
   uint64_t item_bytes = 0;
   // Whether a record of `length` bytes can hold an item of this schema (its bytes: item_bytes).
   auto fits_schema = [&](uint32_t length) {
@@ -190,9 +191,9 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     ASSIGN_OR_RETURN(d, DecodeCheckpoint(r.checkpoint, path));
     const size_t hw = d.generations.size();
     if (hw > cap) return too_small(hw - 1, path);
-    if (d.score_columns != scores_.size()) {
+    if (d.score_columns != index_.num_scores()) {
       return absl::DataLossError(absl::StrCat(path, ": checkpoint has ", d.score_columns,
-                                              " score columns, the schema ", scores_.size()));
+                                              " score columns, the schema ", index_.num_scores()));
     }
     next_seq_ = d.next_seq;
     arrivals_ = d.arrivals;
@@ -202,8 +203,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     limiter_inserts = d.limiter_inserts;
     limiter_samples = d.limiter_samples;
     rng_.SetState(d.rng.data());
-    high_water_ = static_cast<Slot>(hw);
-    for (Slot s = 0; s < hw; ++s) meta_[s].gen = d.generations[s];
+    for (Slot s = 0; s < hw; ++s) index_.RestoreMeta(s).gen = d.generations[s];
     for (size_t k = 0; k < d.items.size(); ++k) {
       const CheckpointItem& it = d.items[k];
       // Compaction may have moved the item since (its relocated entry is replayed below) and
@@ -214,17 +214,16 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
                                                 "): a record of ", it.length,
                                                 " bytes cannot hold an item of this schema"));
       }
-      SlotMeta& m = meta_[it.slot];
+      SlotIndex::Meta& m = index_.RestoreMeta(it.slot);
       m.sampled = it.times_sampled;
       m.group = it.group;
       m.task = it.task;
       m.priority = it.priority;
       m.seq = it.seq;
       loc_[it.slot] = Location{it.segment, it.offset, it.checksum, it.length};
-      if (!item_bytes_.empty()) item_bytes_[it.slot] = item_bytes;
-      for (size_t c = 0; c < scores_.size(); ++c) {
-        scores_[c][it.slot] = d.scores[k * scores_.size() + c];
-      }
+      index_.RestoreItemBytes(it.slot, item_bytes);
+      const size_t columns = index_.num_scores();
+      for (size_t c = 0; c < columns; ++c) index_.SetScore(c, it.slot, d.scores[k * columns + c]);
     }
     // The selectors' states hold exactly the checkpoint's items: load them now, while the
     // metadata ItemFor reads is still the checkpoint's (the replay below may change slots).
@@ -270,8 +269,7 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
       return absl::DataLossError(absl::StrCat(re.Where(), ": a record of ", e.length,
                                               " bytes cannot hold an item of this schema"));
     }
-    if (s >= high_water_) high_water_ = s + 1;
-    SlotMeta& m = meta_[s];
+    SlotIndex::Meta& m = index_.RestoreMeta(s);
     if (e.flags & IndexEntry::kTombstone) {
       // The slot moved past `gen`: whatever older item the checkpoint or an earlier entry placed
       // there is gone too. The tombstone may outlive the record it names (compaction dropped
@@ -296,18 +294,16 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     m.priority = e.priority;
     m.seq = e.seq;
     loc_[s] = Location{re.segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
-    if (!item_bytes_.empty()) {
-      ItemBytesOfRecord(record_layout_, e.length, &item_bytes);  // checked above
-      item_bytes_[s] = item_bytes;
-    }
-    for (std::vector<float>& col : scores_) col[s] = 0.0f;
+    ItemBytesOfRecord(record_layout_, e.length, &item_bytes);  // checked above
+    index_.RestoreItemBytes(s, item_bytes);
+    for (size_t c = 0; c < index_.num_scores(); ++c) index_.SetScore(c, s, 0.0f);
     next_seq_ = std::max(next_seq_, e.seq + 1);
     max_priority_ = std::max(max_priority_, e.priority);
     ++replayed;
   }
   for (size_t k : unlisted) {
     const CheckpointItem& it = d.items[k];
-    if ((meta_[it.slot].gen & 1u) && segments_->GetSegment(loc_[it.slot].segment) == nullptr) {
+    if (index_.live(it.slot) && segments_->GetSegment(loc_[it.slot].segment) == nullptr) {
       return absl::DataLossError(absl::StrCat(
           r.checkpoint_path, ": checkpoint entry ", k, " (slot ", it.slot, ") names segment ",
           it.segment, ", which the MANIFEST does not list (", SegmentDataName(it.segment),
@@ -316,10 +312,10 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   }
   // Checkpoint items that the replay removed or replaced leave the loaded selectors; every
   // other live item (added by the replay) is inserted below.
-  std::vector<uint8_t> in_state(high_water_, 0);
+  std::vector<uint8_t> in_state(index_.high_water(), 0);
   if (sampler_loaded || remover_loaded) {
     for (const CheckpointItem& it : d.items) {
-      if (meta_[it.slot].gen == d.generations[it.slot]) {
+      if (index_.meta(it.slot).gen == d.generations[it.slot]) {
         in_state[it.slot] = 1;
         continue;
       }
@@ -329,39 +325,19 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   }
   // The free list: the checkpoint's reuse order (less the slots the replay filled), then every
   // other free slot, lowest first (all of them, without a saved order).
-  std::vector<Slot> live;
   std::vector<Slot> free_order;
-  std::vector<uint8_t> listed(high_water_, 0);
   if (d.resumable()) {
     for (uint32_t s : d.free_slots) {  // distinct and below the checkpoint's high water
-      if (!(meta_[s].gen & 1u)) {
-        free_order.push_back(s);
-        listed[s] = 1;
-      }
+      if (!index_.live(s)) free_order.push_back(s);
     }
   }
-  for (Slot s = 0; s < high_water_; ++s) {
-    if (meta_[s].gen & 1u) {
-      live.push_back(s);
-    } else if (!listed[s]) {
-      free_order.push_back(s);
-    }
-  }
-  free_head_ = kNoSlot;
-  for (size_t i = free_order.size(); i-- > 0;) {
-    meta_[free_order[i]].seq = free_head_;
-    free_head_ = free_order[i];
-  }
+  std::vector<Slot> live = index_.Rebuild(free_order);
   // Accounting, and the selectors not loaded from a state: rebuilt in insertion order, so that
   // FIFO/LIFO order and tie-breaks are as before.
   std::sort(live.begin(), live.end(), [this](Slot a, Slot b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return meta_[a].seq < meta_[b].seq;
+    return index_.meta(a).seq < index_.meta(b).seq;
   });
-  size_ = 0;
-  bytes_ = 0;
   for (Slot s : live) {
-    ++size_;
-    bytes_ += item_bytes_.empty() ? fixed : item_bytes_[s];
     const uint32_t len = RecordLength(s);
     live_bytes_[loc_[s].segment] += FileSpan(len);
     ++stored_items_;
@@ -376,12 +352,12 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   }
   counters_.inserted += replayed;
   limiter_->RestoreCounters(limiter_inserts + static_cast<int64_t>(replayed), limiter_samples);
-  tier_counters_.recovered_items = size_;
+  tier_counters_.recovered_items = index_.size();
   // A table reopened with smaller limits sheds what no longer fits.
-  const uint64_t max_bytes = options_.max_bytes;
-  while (size_ > max_items_ || (max_bytes != 0 && bytes_ > max_bytes)) {
+  while (Overfull(0, 0)) {
     if (remover_ == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(where, " holds ", size_, " items (", bytes_,
+      return absl::FailedPreconditionError(absl::StrCat(where, " holds ", index_.size(), " items (",
+                                                        index_.bytes(),
                                                         " bytes), more than max_items/max_bytes "
                                                         "allow, and the table has no remover"));
     }

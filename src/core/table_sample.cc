@@ -44,9 +44,10 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
     RETURN_IF_ERROR(limiter_->AcquireSamples(n, deadline));
     if (resident_sampling_) {
       // Only items with a DRAM copy can be drawn; right after an open they are still loading.
-      const size_t need = !options.replacement || sampler_->ordered() ? std::min(n, size_) : 1;
+      const size_t need =
+          !options.replacement || sampler_->ordered() ? std::min(n, index_.size()) : 1;
       auto ready = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return closed_ || size_ == 0 || sampler_->size() >= need;
+        return closed_ || index_.size() == 0 || sampler_->size() >= need;
       };
       if (!mu_.AwaitWithDeadline(ready, deadline)) {
         limiter_->ReleaseSamples(n);
@@ -59,16 +60,17 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
         return absl::CancelledError(absl::StrCat("table '", options_.name, "' was closed"));
       }
     }
-    if (size_ == 0) {
+    if (index_.size() == 0) {
       limiter_->ReleaseSamples(n);
       return absl::FailedPreconditionError(absl::StrCat("table '", options_.name, "' is empty"));
     }
     if ((!options.replacement || sampler_->ordered()) && n > sampler_->size()) {
       limiter_->ReleaseSamples(n);
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot sample ", n, " distinct items from table '", options_.name, "' of ", size_,
-          sampler_->ordered() ? " items (its sampler returns distinct items)"
-                              : " items without replacement"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot sample ", n, " distinct items from table '", options_.name, "' of ",
+                       index_.size(),
+                       sampler_->ordered() ? " items (its sampler returns distinct items)"
+                                           : " items without replacement"));
     }
     std::vector<double>& probabilities = BatchWriter::probabilities(out);
     std::vector<double>& weights = BatchWriter::weights(out);
@@ -85,7 +87,7 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
       for (size_t i = 0; i < n; ++i) {
         const Slot s = scratch_slots_[i];
         // A slot repeated in the batch is removed once; gen_ turns even on removal.
-        if ((meta_[s].gen & 1u) && meta_[s].sampled >= options_.max_times_sampled) {
+        if (index_.live(s) && index_.meta(s).sampled >= options_.max_times_sampled) {
           RemoveSlot(s, Removal::kExpired);
         }
       }
@@ -134,20 +136,22 @@ absl::StatusOr<size_t> TableImpl::Scan(Table::ScanCursor* cursor, size_t max_ite
     // One bounded chunk under the lock: at most max_items items, and at most 16x as many slots
     // looked at (a sparse table returns fewer items per call).
     scratch_slots_.clear();
-    uint64_t s = std::min<uint64_t>(start, high_water_);
-    const uint64_t end = std::min<uint64_t>(high_water_, s + 16 * static_cast<uint64_t>(max_items));
+    const uint64_t high_water = index_.high_water();
+    uint64_t s = std::min<uint64_t>(start, high_water);
+    const uint64_t end = std::min<uint64_t>(high_water, s + 16 * static_cast<uint64_t>(max_items));
     for (; s < end && scratch_slots_.size() < max_items; ++s) {
-      if (meta_[s].gen & 1u) scratch_slots_.push_back(static_cast<Slot>(s));
+      if (index_.live(static_cast<Slot>(s))) scratch_slots_.push_back(static_cast<Slot>(s));
     }
     cursor->next_slot = s;
-    cursor->done = s >= high_water_;
+    cursor->done = s >= high_water;
     n = scratch_slots_.size();
     Fill(scratch_slots_.data(), n, /*count_sample=*/false, out, &plan);
     std::vector<float>& scores = BatchWriter::scores(out);
-    scores.resize(n * scores_.size());
+    const size_t columns = index_.num_scores();
+    scores.resize(n * columns);
     for (size_t i = 0; i < n; ++i) {
-      for (size_t c = 0; c < scores_.size(); ++c) {
-        scores[i * scores_.size() + c] = scores_[c][scratch_slots_[i]];
+      for (size_t c = 0; c < columns; ++c) {
+        scores[i * columns + c] = index_.score(c, scratch_slots_[i]);
       }
     }
   }
@@ -214,13 +218,12 @@ void TableImpl::Fill(const Slot* slots, size_t n, bool count_sample, SampleBatch
   constexpr size_t kMetaAhead = 16;  // a metadata item is one line and little work
   for (size_t i = 0; i < n; ++i) {
     if (i + kMetaAhead < n) {
-      __builtin_prefetch(&meta_[slots[i + kMetaAhead]]);
+      index_.Prefetch(slots[i + kMetaAhead]);
       store_.PrefetchSmallRow(slots[i + kMetaAhead]);
     }
     const Slot s = slots[i];
-    SlotMeta& m = meta_[s];
-    if (count_sample) ++m.sampled;
-    keys[i] = (static_cast<uint64_t>(m.gen) << 32) | s;
+    const SlotIndex::Meta& m = count_sample ? index_.CountSample(s) : index_.meta(s);
+    keys[i] = SlotIndex::MakeKey(m.gen, s);
     priorities[i] = m.priority;
     groups[i] = m.group;
     tasks[i] = m.task;

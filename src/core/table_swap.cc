@@ -94,7 +94,7 @@ bool TableImpl::MaintenanceStep() {
       swap_requests_.pop_front();
       std::vector<PlacementItem> items;
       for (Key vk : victims) {
-        const Slot v = Resolve(vk);
+        const Slot v = index_.Resolve(vk);
         if (v != kNoSlot && ResidenceOf(v) == Residence::kClean) {
           items.push_back(ItemFor(placement_->score_column(), v));
         }
@@ -159,7 +159,7 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
     BackgroundLock lock(this);
     if (pairs.size() > dram_.spares()) {
       for (size_t i = dram_.spares(); i < pairs.size(); ++i) {
-        const Slot in = Resolve(pairs[i].in_key);
+        const Slot in = index_.Resolve(pairs[i].in_key);
         if (in != kNoSlot && ResidenceOf(in) == Residence::kMoving) {
           Transit(in, Residence::kMoving, Residence::kCold);
         }
@@ -211,12 +211,12 @@ void TableImpl::SwapIn(std::vector<SwapPair> pairs, bool is_swap) {
   for (size_t i = 0; i < pairs.size(); ++i) {
     const SwapPair& p = pairs[i];
     const Read& r = reads[i];
-    const Slot in = Resolve(p.in_key);
+    const Slot in = index_.Resolve(p.in_key);
     const bool in_valid = in != kNoSlot && !dram_.resident(in) &&
                           loc_[in].segment == r.loc.segment && loc_[in].offset == r.loc.offset;
     Slot victim = kNoSlot;
     if (p.victim != kNoSlot) {
-      victim = Resolve(p.victim_key);
+      victim = index_.Resolve(p.victim_key);
       if (victim != kNoSlot && ResidenceOf(victim) != Residence::kClean) {
         victim = kNoSlot;
       }

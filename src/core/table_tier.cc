@@ -118,13 +118,13 @@ absl::Status TableImpl::Resize(uint64_t max_items, uint64_t dram_budget) {
   }
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
-  if (size_ > max_items && remover_ == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("table '", name, "' holds ", size_,
+  if (index_.size() > max_items && remover_ == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("table '", name, "' holds ", index_.size(),
                                                    " items, more than max_items ", max_items,
                                                    ", and has no remover to evict them"));
   }
   max_items_ = max_items;
-  while (size_ > max_items_) RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
+  while (index_.size() > max_items_) RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
   if (dram_budget == 0) return absl::OkStatus();
   dram_budget_ = dram_budget;
   // Drop clean copies in placement order; unwritten ones keep their frames until written.
@@ -262,7 +262,7 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
   if (!lost.empty()) {
     MutexLock lock(&mu_);
     for (Key key : lost_keys) {
-      const Slot s = Resolve(key);
+      const Slot s = index_.Resolve(key);
       if (s != kNoSlot) {
         RemoveSlot(s, Removal::kDeleted);
         ++tier_counters_.corrupt_items;
@@ -355,8 +355,8 @@ absl::Status TableImpl::CheckTierInvariants() const {
   uint64_t stored = 0;
   std::vector<Slot> clean_resident;
   absl::flat_hash_map<uint32_t, uint64_t> live_bytes;
-  for (Slot s = 0; s < high_water_; ++s) {
-    const bool live = meta_[s].gen & 1u;
+  for (Slot s = 0; s < index_.high_water(); ++s) {
+    const bool live = index_.live(s);
     const uint32_t frame = dram_.frame_of(s);
     if (!live) {
       if (frame != kNoFrame || loc_[s].segment != kUnwritten) {
@@ -409,8 +409,8 @@ absl::Status TableImpl::CheckTierInvariants() const {
     }
   }
   absl::flat_hash_map<int32_t, uint64_t> items_per_group;
-  for (Slot s = 0; s < high_water_; ++s) {
-    if (meta_[s].gen & 1u) ++items_per_group[meta_[s].group];
+  for (Slot s = 0; s < index_.high_water(); ++s) {
+    if (index_.live(s)) ++items_per_group[index_.meta(s).group];
   }
   return placement_->CheckInvariants(clean_resident, items_per_group);
 }

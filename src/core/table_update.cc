@@ -26,8 +26,8 @@ absl::StatusOr<size_t> TableImpl::DeleteTask(int32_t task) {
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
   size_t removed = 0;
-  for (Slot s = 0; s < high_water_; ++s) {
-    if ((meta_[s].gen & 1u) && meta_[s].task == task) {
+  for (Slot s = 0; s < index_.high_water(); ++s) {
+    if (index_.live(s) && index_.meta(s).task == task) {
       RemoveSlot(s, Removal::kDeleted);
       ++removed;
     }
@@ -58,15 +58,9 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
   size_t applied = 0;
   double max_priority = max_priority_;
   ForEachLive(keys, missing, [&](size_t i, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    SlotMeta& m = meta_[slot];
-    m.priority = priorities[i];
+    index_.SetPriority(slot, priorities[i]);
     max_priority = std::max(max_priority, priorities[i]);
-    scratch_items_[applied++] =
-        SelectorItem{.slot = slot,
-                     .priority = m.priority,
-                     .group = m.group,
-                     .seq = m.seq,
-                     .score = sampler_score_ >= 0 ? scores_[sampler_score_][slot] : 0.0};
+    scratch_items_[applied++] = ItemFor(sampler_score_, slot);
   });
   scratch_items_.resize(applied);
   max_priority_ = max_priority;
@@ -80,7 +74,7 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
     } else {
       std::vector<SelectorItem> items = scratch_items_;
       for (SelectorItem& item : items) {
-        item.score = remover_score_ >= 0 ? scores_[remover_score_][item.slot] : 0.0;
+        item.score = remover_score_ >= 0 ? index_.score(remover_score_, item.slot) : 0.0;
       }
       remover_->UpdateBatch(items);
     }
@@ -119,7 +113,7 @@ absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Sp
   RETURN_IF_ERROR(CheckOpen());
   scratch_slots_.clear();
   ForEachLive(keys, missing, [&](size_t i, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    scores_[c][slot] = values[i];
+    index_.SetScore(c, slot, values[i]);
     scratch_slots_.push_back(slot);
   });
   if (sampler_score_ == c) {

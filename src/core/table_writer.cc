@@ -87,7 +87,7 @@ bool TableImpl::WriteGroup(bool* failed) {
         entries.push_back(IndexEntry{.flags = IndexEntry::kTombstone, .key = w.key});
         continue;
       }
-      const Slot slot = Resolve(w.key);
+      const Slot slot = index_.Resolve(w.key);
       if (slot == kNoSlot) {
         // Removed before it was written: no record, but a tombstone, so that a crash cannot
         // give its key (already handed to the caller) to another item.
@@ -100,7 +100,7 @@ bool TableImpl::WriteGroup(bool* failed) {
       AppendRecord(slot, &raw);
       const size_t len = raw.size() - offset;
       if (!compressed) PadRecords(&raw);  // the next record starts aligned (O_DIRECT reads)
-      const SlotMeta& m = meta_[slot];
+      const SlotIndex::Meta& m = index_.meta(slot);
       entries.push_back(IndexEntry{.key = w.key,
                                    .seq = m.seq,
                                    .data_offset = offset,
@@ -138,7 +138,7 @@ bool TableImpl::WriteGroup(bool* failed) {
   for (const IndexEntry& e : entries) {
     ++tier_counters_.records_written;
     if (e.flags & IndexEntry::kTombstone) continue;
-    const Slot slot = Resolve(e.key);
+    const Slot slot = index_.Resolve(e.key);
     if (slot == kNoSlot) {
       // Removed while being written: the record is garbage, and must not come back at reopen.
       Enqueue(e.key, /*tombstone=*/true);
