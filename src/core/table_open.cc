@@ -81,91 +81,6 @@ absl::Status TableImpl::OpenStorage() {
   return absl::OkStatus();
 }
 
-// The table counters a checkpoint carries: those InfoFields<TableInfo> marks checkpointed, in its
-// order, which is CheckpointData::Counter order (the body's, fixed by the files written).
-std::array<uint64_t*, CheckpointData::kNumCounters> TableImpl::CheckpointCounters() {
-  using Counter = uint64_t TableInfo::*;
-  using Counters = std::array<Counter, CheckpointData::kNumCounters>;
-  static constexpr Counters kKept = [] {
-    Counters kept{};
-    size_t n = 0;
-    for (const InfoField<TableInfo>& f : InfoFields<TableInfo>::kAll) {
-      // at() and get() throw, which fails the build, for one counter too many or one that is
-      // not a uint64_t.
-      if (f.checkpointed) kept.at(n++) = std::get<Counter>(f.member);
-    }
-    return kept;
-  }();
-  static_assert(kKept == Counters{&TableInfo::inserted, &TableInfo::dropped, &TableInfo::sampled,
-                                  &TableInfo::evicted, &TableInfo::expired, &TableInfo::deleted,
-                                  &TableInfo::priority_updates, &TableInfo::score_updates,
-                                  &TableInfo::missing_keys},
-                "checkpoint files hold exactly these counters, in this order (docs/format.md)");
-  std::array<uint64_t*, CheckpointData::kNumCounters> out;
-  for (size_t i = 0; i < out.size(); ++i) out[i] = &(counters_.*kKept[i]);
-  return out;
-}
-
-CheckpointData TableImpl::SnapshotCheckpoint() {
-  CheckpointData d;
-  const size_t columns = index_.num_scores();
-  d.score_columns = static_cast<uint32_t>(columns);
-  d.next_seq = next_seq_;
-  d.arrivals = arrivals_;
-  d.max_priority = max_priority_;
-  const auto counters = CheckpointCounters();
-  for (size_t i = 0; i < counters.size(); ++i) d.counters[i] = *counters[i];
-  limiter_->mu()->AssertHeld();
-  const RateLimiterInfo li = limiter_->info();
-  d.limiter_inserts = li.inserts;
-  d.limiter_samples = li.samples;
-  rng_.GetState(d.rng.data());
-  const Slot high_water = index_.high_water();
-  d.generations.resize(high_water);
-  d.items.reserve(stored_items_);
-  d.scores.reserve(stored_items_ * columns);
-  std::vector<Slot> unwritten;
-  for (Slot s = 0; s < high_water; ++s) {
-    const SlotIndex::Meta& m = index_.meta(s);
-    const bool live = m.gen & 1u;
-    // A slot whose record is not written yet reads as free: only stored items survive.
-    if (!live || loc_[s].segment == kUnwritten) {
-      d.generations[s] = live ? m.gen - 1 : m.gen;
-      if (live) unwritten.push_back(s);
-      continue;
-    }
-    d.generations[s] = m.gen;
-    d.items.push_back(CheckpointItem{.slot = s,
-                                     .times_sampled = m.sampled,
-                                     .group = m.group,
-                                     .task = m.task,
-                                     .priority = m.priority,
-                                     .seq = m.seq,
-                                     .segment = loc_[s].segment,
-                                     .offset = loc_[s].offset,
-                                     .checksum = loc_[s].checksum,
-                                     .length = RecordLength(s)});
-    for (size_t c = 0; c < columns; ++c) d.scores.push_back(index_.score(c, s));
-  }
-  // What lets the reopened table continue exactly as this one (docs/format.md, "Checkpoint").
-  // The free list in reuse order, then the slots recorded free because their item is unwritten.
-  d.resume_items = d.items.size();
-  d.free_slots.reserve(high_water - d.items.size());
-  for (Slot s = index_.free_head(); s != kNoSlot; s = index_.next_free(s)) {
-    d.free_slots.push_back(s);
-  }
-  d.free_slots.insert(d.free_slots.end(), unwritten.begin(), unwritten.end());
-  // The selectors' states (copies of their arrays), only when they hold exactly the items
-  // restored: not with unwritten items (those come back free; Restore then rebuilds), and not
-  // the sampler of resident sampling, which holds only items with a DRAM copy and starts empty
-  // after an open, when every item is on storage only.
-  if (unwritten.empty()) {
-    if (!resident_sampling_) sampler_->SaveState(&d.sampler_state);
-    if (remover_ != nullptr) remover_->SaveState(&d.remover_state);
-  }
-  return d;
-}
-
 absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
   const std::string where = options_.storage_dir;
   const size_t cap = capacity_ + 1;
@@ -364,40 +279,6 @@ absl::Status TableImpl::Restore(const SegmentStore::Recovered& r) {
     RemoveSlot(remover_->Victim(rng_), Removal::kEvicted);
   }
   return absl::OkStatus();
-}
-
-absl::Status TableImpl::Checkpoint() {
-  if (!tiered_ || !storage_open_) return absl::OkStatus();
-  MutexLock w(&writer_mu_);
-  if (options_.durability == Durability::kNone) {
-    // Nothing survives a close in this mode: just write what is queued.
-    bool failed = false;
-    while (WriteGroup(&failed)) {
-    }
-    MutexLock lock(&mu_);
-    return writes_.error();
-  }
-  return CheckpointLocked();
-}
-
-absl::Status TableImpl::CheckpointLocked() {
-  bool failed = false;
-  while (WriteGroup(&failed)) {
-  }
-  {
-    MutexLock lock(&mu_);
-    if (!writes_.error().ok()) return writes_.error();
-  }
-  // Everything written so far is in segments below `first`; what comes later lands in `first` or
-  // above and is replayed on top of the checkpoint.
-  ASSIGN_OR_RETURN(const uint32_t first, segments_->Roll());
-  CheckpointData snapshot;
-  {
-    MutexLock lock(&mu_);
-    snapshot = SnapshotCheckpoint();
-  }
-  // Encoding runs outside the table lock.
-  return segments_->WriteCheckpoint(EncodeCheckpoint(snapshot), first);
 }
 
 }  // namespace strata::internal

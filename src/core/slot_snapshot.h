@@ -1,0 +1,59 @@
+// SlotSnapshot: a copy of a table's slot index, and of where each slot's record is stored, taken
+// in bounded chunks so that a checkpoint never holds the table's lock for a pass over every slot
+// (docs/design.md, "Checkpointer").
+//
+// How a table uses it (TableImpl::CheckpointLocked), with the writer stopped so that no stored
+// location changes except along with a change the index tracks (an insert, a removal):
+//   under the lock, index.Track(); then repeatedly, under the lock, Copy a chunk of slots and
+//   index.MarkCopied(end), releasing the lock between chunks; in the last critical section Copy
+//   the rest up to the high water and every slot index.TakeChanged() names, and take the table's
+//   scalars (counters, free-list head, selector states). The copy is then the index as it was at
+//   that last instant, and Finish turns it into a checkpoint body outside the lock.
+#ifndef STRATA_CORE_SLOT_SNAPSHOT_H_
+#define STRATA_CORE_SLOT_SNAPSHOT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/slot_index.h"
+#include "tier/checkpoint.h"
+
+namespace strata::internal {
+
+class SlotSnapshot {
+ public:
+  // Where a slot's record is; segment kUnstored: not written yet (or the slot is free).
+  struct Record {
+    uint32_t segment = kUnstored;
+    uint32_t offset = 0;
+    uint32_t checksum = 0;
+    uint32_t length = 0;
+  };
+  static constexpr uint32_t kUnstored = 0xFFFFFFFFu;
+
+  explicit SlotSnapshot(size_t score_columns) : columns_(score_columns) {}
+
+  // Copies slot `s` of `index` as it is now, stored at `record`; a slot copied again replaces
+  // its earlier copy.
+  void Copy(const SlotIndex& index, Slot s, const Record& record);
+  // Slots copied so far reach up to (not including) this one.
+  Slot end() const { return static_cast<Slot>(meta_.size()); }
+
+  // Fills d's generations, items, scores and free list from the copy: items are the live slots
+  // with a stored record, in slot order; a live slot whose record is not written yet is recorded
+  // as free, one generation back (it is written after the checkpoint and replayed, or lost with
+  // the log's tail). The free list: the index's from `free_head`, in reuse order, then those
+  // unwritten slots. Returns how many live slots were unwritten.
+  size_t Finish(Slot free_head, CheckpointData* d) const;
+
+ private:
+  size_t columns_;
+  std::vector<SlotIndex::Meta> meta_;  // per slot
+  std::vector<Record> records_;        // per slot
+  std::vector<float> scores_;          // per slot, columns_ each
+};
+
+}  // namespace strata::internal
+
+#endif  // STRATA_CORE_SLOT_SNAPSHOT_H_
