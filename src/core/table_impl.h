@@ -113,12 +113,16 @@ class TableImpl {
     // One fixed field whose row is the whole record: cold records are read straight into the
     // output array.
     bool direct = false;
-    // Tables with bytes fields: every item's record (resident ones copied under the lock), decoded
-    // into the batch after the reads.
+    // Tables with bytes fields: the bytes of resident items are copied to `staging` under the
+    // lock (their fixed fields go straight to the output), cold items' records are read there
+    // and decoded; every item's bytes are then written to the batch together.
     bool staged = false;
-    std::vector<uint64_t> staging_offsets;  // per batch position
-    std::vector<uint32_t> record_lengths;   // per batch position (staged)
-    AlignedBytes staging;                   // page-aligned: O_DIRECT reads land here
+    std::vector<uint8_t> resident;          // per batch position (staged)
+    std::vector<uint64_t> staging_offsets;  // per batch position: a cold item's record
+    std::vector<uint32_t> record_lengths;   // per batch position: a cold item's record
+    // Per batch position and bytes field, a resident item's value in `staging`: offset, length.
+    std::vector<std::pair<uint64_t, uint64_t>> resident_bytes;
+    AlignedBytes staging;  // page-aligned: O_DIRECT reads land here
   };
 
   // An ItemBatch matched against the schema: per field, where item i's data is.

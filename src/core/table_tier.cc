@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/batch_filler.h"
 #include "core/batch_writer.h"
 #include "core/table_impl.h"
 #include "strata/status.h"
@@ -165,9 +166,12 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
   constexpr size_t kAlign = kDirectIoAlignment;
   auto round_up = [](size_t x) { return (x + kAlign - 1) / kAlign * kAlign; };
   plan->n = n;
+  const std::vector<size_t>& variable = store_.variable_fields();
   if (plan->staged) {
-    plan->staging_offsets.assign(n + 1, 0);
+    plan->resident.assign(n, 0);
+    plan->staging_offsets.assign(n, 0);
     plan->record_lengths.assign(n, 0);
+    plan->resident_bytes.assign(n * variable.size(), {0, 0});
   }
   std::shared_ptr<const Segment> pin;
   uint64_t hits = 0;
@@ -175,14 +179,18 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
     const Slot s = slots[i];
     const uint32_t frame = dram_.frame_of(s);
     if (frame != kNoFrame) {
+      // A DRAM hit: copied as it is, never through the record format.
       ++hits;
+      store_.CopyRowOut(frame, i, dst);
       if (plan->staged) {
-        plan->staging_offsets[i] = plan->staging.size();
-        AppendRecord(s, &plan->staging);
-        plan->record_lengths[i] =
-            static_cast<uint32_t>(plan->staging.size() - plan->staging_offsets[i]);
-      } else {
-        store_.CopyRowOut(frame, i, dst);
+        plan->resident[i] = 1;
+        for (size_t v = 0; v < variable.size(); ++v) {
+          const std::string_view value = store_.GetBytes(variable[v], frame);
+          const size_t at = plan->staging.size();
+          plan->staging.resize(at + value.size());
+          if (!value.empty()) std::memcpy(plan->staging.data() + at, value.data(), value.size());
+          plan->resident_bytes[i * variable.size() + v] = {at, value.size()};
+        }
       }
       continue;
     }
@@ -205,7 +213,6 @@ void TableImpl::FillTiered(const Slot* slots, size_t n, ReadPlan* plan, uint8_t*
     }
     plan->cold.push_back(ReadPlan::Cold{i, keys[i], loc, len, staging_offset, into_output, pin});
   }
-  if (plan->staged) plan->staging_offsets[n] = plan->staging.size();
   tier_counters_.dram_hits += hits;
   tier_counters_.dram_misses += n - hits;
 }
@@ -275,13 +282,20 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
   }
   RETURN_IF_ERROR(io_error);
   if (!plan->staged) return absl::OkStatus();
-  // Decode every staged record: fixed fields from the row image, bytes fields after it. A
-  // record's lengths were checked by its checksum at write time; DecodeRecord checks them again.
-  std::vector<FieldData>& fields = BatchWriter::fields(out);
+  // The bytes fields: resident items' values as copied, cold items' decoded from their records
+  // (fixed fields from the row image, bytes fields after it). A record's lengths were checked by
+  // its checksum at write time; DecodeRecord checks them again.
   const size_t n = plan->n;
   const size_t nvar = rows.variable_fields().size();
   std::vector<std::string_view> values(n * nvar);
   for (size_t i = 0; i < n; ++i) {
+    if (plan->resident[i]) {
+      for (size_t v = 0; v < nvar; ++v) {
+        const auto [at, length] = plan->resident_bytes[i * nvar + v];
+        values[i * nvar + v] = std::string_view(plan->staging.data() + at, length);
+      }
+      continue;
+    }
     const std::string_view record(plan->staging.data() + plan->staging_offsets[i],
                                   plan->record_lengths[i]);
     const char* row = nullptr;
@@ -292,20 +306,7 @@ absl::Status TableImpl::CompleteReads(ReadPlan* plan, SampleBatch* out) {
     }
     rows.ScatterRow(reinterpret_cast<const uint8_t*>(row), i, plan->dst.data());
   }
-  for (size_t vf = 0; vf < nvar; ++vf) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; ++i) total += values[i * nvar + vf].size();
-    FieldData& fd = fields[rows.variable_fields()[vf]];
-    Buffer* off = BatchWriter::Reserve(&fd.offsets, (n + 1) * sizeof(uint64_t));
-    auto* offsets = reinterpret_cast<uint64_t*>(off->data());
-    Buffer* buf = BatchWriter::Reserve(&fd.data, total);
-    offsets[0] = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const std::string_view v = values[i * nvar + vf];
-      if (!v.empty()) std::memcpy(buf->data() + offsets[i], v.data(), v.size());
-      offsets[i + 1] = offsets[i] + v.size();
-    }
-  }
+  BatchFiller::WriteBytes(rows, n, values, out);
   return absl::OkStatus();
 }
 
