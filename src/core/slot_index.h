@@ -18,9 +18,9 @@
 //   score(c, s)      f32  score column c (declared by the user: counted as their data)
 //
 // Change tracking (chunked checkpoints): between Track() and Untrack(), every change made to a
-// slot below MarkCopied's mark records that slot once, so that a snapshot copied in chunks, with
-// the table's lock released between them, is brought up to date at its end by copying again
-// only the slots that changed (TakeChanged).
+// slot below MarkCopied's mark (except a sample count) records that slot once, so that a snapshot
+// copied in chunks, with the table's lock released between them, is brought up to date at its end
+// by copying again only the slots that changed (TakeChanged).
 #ifndef STRATA_CORE_SLOT_INDEX_H_
 #define STRATA_CORE_SLOT_INDEX_H_
 
@@ -105,9 +105,11 @@ class SlotIndex {
   Slot Add(const NewItem& item);
   // Removes the live item in `s`: its generation turns even and the slot is freed.
   void Remove(Slot s);
-  // Counts a sample of live slot `s` and returns its metadata.
+  // Counts a sample of live slot `s` and returns its metadata. Not a tracked change: sampling
+  // touches slots at memory speed (a checkpoint would re-copy nearly every one), and a count
+  // copied at any moment of a checkpoint is as good as one at its end (samples are not logged:
+  // a crash loses the counts since the last checkpoint either way).
   const Meta& CountSample(Slot s) {
-    Changing(s);
     ++meta_[s].sampled;
     return meta_[s];
   }

@@ -129,20 +129,21 @@ TEST(SlotIndexTest, TrackingRecordsEachChangeBelowTheCopiedMarkOnce) {
   for (uint64_t i = 0; i < 10; ++i) index.Add(Item(i));
   index.Track();
   index.MarkCopied(5);
-  index.CountSample(1);
-  index.CountSample(1);       // the same slot again: recorded once
-  index.SetPriority(7, 3.0);  // not copied yet: nothing to record
+  index.SetPriority(1, 2.0);
+  index.SetScore(0, 1, 2.0f);  // the same slot again: recorded once
+  index.SetPriority(7, 3.0);   // not copied yet: nothing to record
   index.SetScore(0, 4, 1.0f);
   index.Remove(2);
+  index.CountSample(3);  // sample counts are not tracked
   EXPECT_THAT(index.TakeChanged(), UnorderedElementsAre(1, 4, 2));
   EXPECT_TRUE(index.TakeChanged().empty());
   index.MarkCopied(10);
   index.Remove(8);
   EXPECT_EQ(index.Add(Item(10)), 8u);  // reuses 8: recorded once
-  index.CountSample(1);                // recorded again after TakeChanged
+  index.SetPriority(1, 5.0);           // recorded again after TakeChanged
   EXPECT_THAT(index.TakeChanged(), UnorderedElementsAre(8, 1));
   index.Untrack();
-  index.CountSample(1);
+  index.SetPriority(1, 6.0);
   EXPECT_FALSE(index.tracking());
   index.Track();
   EXPECT_TRUE(index.TakeChanged().empty());
