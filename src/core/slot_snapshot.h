@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/slot_index.h"
@@ -34,11 +35,15 @@ class SlotSnapshot {
 
   explicit SlotSnapshot(size_t score_columns) : columns_(score_columns) {}
 
+  // Allocates (and touches) room for slots below `slots`, so that copying them under the lock
+  // allocates nothing; call it without the lock.
+  void Prepare(Slot slots);
   // Copies slot `s` of `index` as it is now, stored at `record`; a slot copied again replaces
-  // its earlier copy.
+  // its earlier copy. A slot beyond the prepared room gets a new block (never a reallocation of
+  // what was copied).
   void Copy(const SlotIndex& index, Slot s, const Record& record);
   // Slots copied so far reach up to (not including) this one.
-  Slot end() const { return static_cast<Slot>(meta_.size()); }
+  Slot end() const { return end_; }
 
   // Fills d's generations, items, scores and free list from the copy: items are the live slots
   // with a stored record, in slot order; a live slot whose record is not written yet is recorded
@@ -48,10 +53,21 @@ class SlotSnapshot {
   size_t Finish(Slot free_head, CheckpointData* d) const;
 
  private:
+  // The copy is kept in blocks of kBlockSlots slots, each allocated once.
+  static constexpr Slot kBlockBits = 15;
+  static constexpr Slot kBlockSlots = Slot{1} << kBlockBits;
+  struct Block {
+    explicit Block(size_t columns)
+        : meta(kBlockSlots), records(kBlockSlots), scores(kBlockSlots * columns) {}
+    std::vector<SlotIndex::Meta> meta;
+    std::vector<Record> records;
+    std::vector<float> scores;  // columns_ per slot
+  };
+  void Grow(Slot slots);
+
   size_t columns_;
-  std::vector<SlotIndex::Meta> meta_;  // per slot
-  std::vector<Record> records_;        // per slot
-  std::vector<float> scores_;          // per slot, columns_ each
+  Slot end_ = 0;
+  std::vector<std::unique_ptr<Block>> blocks_;
 };
 
 }  // namespace strata::internal

@@ -87,10 +87,13 @@ absl::Status TableImpl::CheckpointLocked() {
   CheckpointData d;
   Slot free_head = kNoSlot;
   SlotSnapshot slots(options_.schema.score_columns().size());
+  Slot used;
   {
     MutexLock lock(&mu_);
     index_.Track();
+    used = index_.high_water();
   }
+  slots.Prepare(used);  // the copy's memory, allocated and touched without the lock
   // The slots, a chunk per critical section (the writer, which alone moves stored records
   // otherwise, is stopped: writer_mu_ is held). The last section copies what is left and what
   // changed meanwhile, and takes everything else, so that the copy is the table at that instant.
