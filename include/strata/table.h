@@ -214,6 +214,16 @@ class Table {
   absl::StatusOr<size_t> UpdateScores(std::string_view column, absl::Span<const Key> keys,
                                       absl::Span<const float> values,
                                       std::vector<size_t>* missing = nullptr);
+  // Several score columns at once, in one step: every column is checked first (known, one value
+  // per key, no NaN; InvalidArgument naming it, nothing applied), then all are set together, so
+  // no other call sees some columns updated and not others.
+  struct ScoreUpdate {
+    std::string_view column;
+    absl::Span<const float> values;
+  };
+  absl::StatusOr<size_t> UpdateScores(absl::Span<const ScoreUpdate> columns,
+                                      absl::Span<const Key> keys,
+                                      std::vector<size_t>* missing = nullptr);
 
   // Replaces the rate limiter's options on the live table, keeping its counters; blocked
   // callers re-check at once. InvalidArgument (no change) if invalid.

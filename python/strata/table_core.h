@@ -485,43 +485,23 @@ inline py::tuple TableCore::UpdatePriorities(py::handle keys_obj, py::handle pri
 
 inline py::tuple TableCore::UpdateScores(py::handle keys_obj, const py::dict& columns) {
   py::array_t<uint64_t> keys = KeysArray(keys_obj);
-  const Schema& schema = table().options().schema;
+  // Conversion only (exact, or ValueError naming the column); the core checks the columns.
   Keepalive keep;
-  // Validate every column before applying any, so that a bad one changes nothing.
-  std::vector<std::pair<std::string, absl::Span<const float>>> cols;
+  std::vector<std::string> names;
+  names.reserve(columns.size());
+  std::vector<Table::ScoreUpdate> updates;
   for (auto kv : columns) {
-    std::string name = kv.first.cast<std::string>();
-    if (schema.ScoreIndex(name) < 0) {
-      std::string names;
-      for (const std::string& c : schema.score_columns()) names += (names.empty() ? "" : ", ") + c;
-      throw py::value_error(Cat("unknown score column '", name, "'; the schema has ",
-                                names.empty() ? "none" : names));
-    }
-    absl::Span<const float> v =
-        MetaSpan<float>(kv.second, "scores", static_cast<int64_t>(keys.size()), &keep);
-    if (v.size() != static_cast<size_t>(keys.size())) {
-      throw py::value_error(Cat("got ", keys.size(), " keys but ", v.size(),
-                                " values for score column '", name, "'"));
-    }
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (std::isnan(v[i])) throw py::value_error(Cat("score column '", name, "'[", i, "] is NaN"));
-    }
-    cols.emplace_back(std::move(name), v);
+    names.push_back(kv.first.cast<std::string>());
+    updates.push_back(Table::ScoreUpdate{
+        names.back(),
+        MetaSpan<float>(kv.second, "scores", static_cast<int64_t>(keys.size()), &keep)});
   }
-  if (cols.empty())
-    throw py::value_error("update_scores needs at least one column=values argument");
   std::vector<size_t> missing;
   absl::StatusOr<size_t> applied;
   {
     py::gil_scoped_release release;
-    const auto k = absl::MakeConstSpan(keys.data(), keys.size());
-    for (size_t c = 0; c < cols.size() && (c == 0 || applied.ok()); ++c) {
-      // The first column's count and missing keys are the result; later columns see the same
-      // keys (unless another thread removes items in between, which the count then ignores).
-      absl::StatusOr<size_t> r =
-          table().UpdateScores(cols[c].first, k, cols[c].second, c == 0 ? &missing : nullptr);
-      if (c == 0 || !r.ok()) applied = std::move(r);
-    }
+    applied =
+        table().UpdateScores(updates, absl::MakeConstSpan(keys.data(), keys.size()), &missing);
   }
   const size_t n = ValueOrRaise(std::move(applied));
   return py::make_tuple(n, CopyVector<int64_t>(missing));

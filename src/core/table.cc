@@ -45,7 +45,14 @@ absl::StatusOr<size_t> Table::UpdatePriorities(absl::Span<const Key> keys,
 absl::StatusOr<size_t> Table::UpdateScores(std::string_view column, absl::Span<const Key> keys,
                                            absl::Span<const float> values,
                                            std::vector<size_t>* missing) {
-  return impl_->UpdateScores(column, keys, values, missing);
+  const ScoreUpdate update{column, values};
+  return impl_->UpdateScores(absl::MakeConstSpan(&update, 1), keys, missing);
+}
+
+absl::StatusOr<size_t> Table::UpdateScores(absl::Span<const ScoreUpdate> columns,
+                                           absl::Span<const Key> keys,
+                                           std::vector<size_t>* missing) {
+  return impl_->UpdateScores(columns, keys, missing);
 }
 absl::Status Table::SetRateLimiter(const RateLimiterOptions& options) {
   return impl_->SetRateLimiter(options);

@@ -70,8 +70,8 @@ class TableImpl {
   absl::StatusOr<size_t> UpdatePriorities(absl::Span<const Key> keys,
                                           absl::Span<const double> priorities,
                                           std::vector<size_t>* missing) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<size_t> UpdateScores(std::string_view column, absl::Span<const Key> keys,
-                                      absl::Span<const float> values, std::vector<size_t>* missing)
+  absl::StatusOr<size_t> UpdateScores(absl::Span<const Table::ScoreUpdate> columns,
+                                      absl::Span<const Key> keys, std::vector<size_t>* missing)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SetRateLimiter(const RateLimiterOptions& options) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Resize(uint64_t max_items, uint64_t dram_budget_bytes)

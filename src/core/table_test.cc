@@ -564,6 +564,45 @@ TEST(TableTest, ScoresAreStoredAndDriveLowestScoreEviction) {
   EXPECT_EQ(t->info().score_updates, 4u);
 }
 
+TEST(TableTest, SeveralScoreColumnsAreCheckedFirstThenSetTogether) {
+  TableOptions o = VecOptions(10);
+  o.schema = *Schema::Builder().Fixed("x", DType::kF32, {4}).Score("loss").Score("age").Build();
+  o.sampler = GroupBalanced(VictimOrder::kLowestScore, "age");
+  auto t = MakeTable(o);
+  std::vector<Key> keys = InsertValues(*t, 0, 3);
+  const std::vector<float> loss = {1, 2, 3}, age = {7, 8, 9}, nan = {1, NAN, 3}, two = {1, 2};
+  using U = Table::ScoreUpdate;
+  auto message = [&](std::vector<U> updates) {
+    absl::StatusOr<size_t> r = t->UpdateScores(updates, keys);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(r.status().message());
+  };
+  // Each bad column fails the whole call, whichever position it has; nothing is applied.
+  EXPECT_EQ(message({{"loss", loss}, {"gain", age}}),
+            "unknown score column 'gain'; the schema has loss, age");
+  EXPECT_EQ(message({{"loss", loss}, {"age", nan}}), "score column 'age'[1] is NaN");
+  EXPECT_EQ(message({{"age", two}, {"loss", loss}}),
+            "got 3 keys but 2 values for score column 'age'");
+  EXPECT_EQ(message({{"loss", loss}, {"loss", age}}), "score column 'loss' is given twice");
+  EXPECT_EQ(message({}), "no score columns given: name at least one to update");
+  SampleBatch out;
+  Table::ScanCursor cursor;
+  ASSERT_EQ(*t->Scan(&cursor, 10, &out), 3u);
+  EXPECT_THAT(out.scores(), ElementsAre(0, 0, 0, 0, 0, 0));
+  EXPECT_EQ(t->info().score_updates, 0u);
+
+  std::vector<Key> with_stale = {keys[0], keys[1] ^ (uint64_t{2} << 32), keys[2]};
+  std::vector<size_t> missing;
+  const std::vector<U> both = {{"age", age}, {"loss", loss}};
+  ASSERT_EQ(*t->UpdateScores(both, with_stale, &missing), 2u);
+  EXPECT_THAT(missing, ElementsAre(1));
+  cursor = {};
+  ASSERT_EQ(*t->Scan(&cursor, 10, &out), 3u);
+  EXPECT_THAT(out.scores(), ElementsAre(1, 7, 0, 0, 3, 9));        // per item: loss, age
+  EXPECT_EQ(t->info().score_updates, 4u);                          // per item and column
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();  // the sampler saw "age"
+}
+
 TEST(TableTest, CloseWakesBlockedCallersAndRejectsLaterCalls) {
   TableOptions o = VecOptions(10);
   o.rate_limiter = MinSize(5);

@@ -1,9 +1,11 @@
 // TableImpl: changes by key — Delete, DeleteTask, UpdatePriorities, UpdateScores. A stale key is
 // never applied to the item that reused its slot (generation stamps, ForEachLive).
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/table_impl.h"
 #include "strata/status.h"
 
@@ -92,47 +94,66 @@ absl::StatusOr<size_t> TableImpl::UpdatePriorities(absl::Span<const Key> keys,
   return applied;
 }
 
-absl::StatusOr<size_t> TableImpl::UpdateScores(std::string_view column, absl::Span<const Key> keys,
-                                               absl::Span<const float> values,
+absl::StatusOr<size_t> TableImpl::UpdateScores(absl::Span<const Table::ScoreUpdate> columns,
+                                               absl::Span<const Key> keys,
                                                std::vector<size_t>* missing) {
-  const int c = options_.schema.ScoreIndex(column);
-  if (c < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown score column '", std::string(column), "'"));
+  const Schema& schema = options_.schema;
+  if (columns.empty()) {
+    return absl::InvalidArgumentError("no score columns given: name at least one to update");
   }
-  if (keys.size() != values.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("got ", keys.size(), " keys but ", values.size(), " scores"));
-  }
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (std::isnan(values[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("scores[", i, "] is NaN"));
+  absl::InlinedVector<int, 4> index(columns.size());
+  for (size_t k = 0; k < columns.size(); ++k) {
+    const std::string name(columns[k].column);
+    index[k] = schema.ScoreIndex(name);
+    if (index[k] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown score column '", name, "'; the schema has ",
+          schema.score_columns().empty() ? "none" : absl::StrJoin(schema.score_columns(), ", ")));
+    }
+    for (size_t j = 0; j < k; ++j) {
+      if (index[j] == index[k]) {
+        return absl::InvalidArgumentError(absl::StrCat("score column '", name, "' is given twice"));
+      }
+    }
+    const absl::Span<const float> values = columns[k].values;
+    if (values.size() != keys.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("got ", keys.size(), " keys but ",
+                                                     values.size(), " values for score column '",
+                                                     name, "'"));
+    }
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (std::isnan(values[i])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("score column '", name, "'[", i, "] is NaN"));
+      }
     }
   }
   MutexLock lock(&mu_);
   RETURN_IF_ERROR(CheckOpen());
   scratch_slots_.clear();
   ForEachLive(keys, missing, [&](size_t i, Slot slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    index_.SetScore(c, slot, values[i]);
+    for (size_t k = 0; k < columns.size(); ++k)
+      index_.SetScore(index[k], slot, columns[k].values[i]);
     scratch_slots_.push_back(slot);
   });
-  if (sampler_score_ == c) {
+  auto updated = [&](int c) { return std::find(index.begin(), index.end(), c) != index.end(); };
+  if (sampler_score_ >= 0 && updated(sampler_score_)) {
     scratch_items_.clear();
     for (Slot s : scratch_slots_) {
-      if (InSampler(s)) scratch_items_.push_back(ItemFor(c, s));
+      if (InSampler(s)) scratch_items_.push_back(ItemFor(sampler_score_, s));
     }
     sampler_->UpdateBatch(scratch_items_);
   }
-  if (remover_ != nullptr && remover_score_ == c) {
+  if (remover_ != nullptr && remover_score_ >= 0 && updated(remover_score_)) {
     scratch_items_.clear();
-    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(c, s));
+    for (Slot s : scratch_slots_) scratch_items_.push_back(ItemFor(remover_score_, s));
     remover_->UpdateBatch(scratch_items_);
   }
-  if (tiered_ && placement_->score_column() == c) {
+  if (tiered_ && placement_->score_column() >= 0 && updated(placement_->score_column())) {
     for (Slot s : scratch_slots_) TellPlacement(s);
     if (!resident_sampling_) WakeMaintenance();  // promotions (a swapper is woken by batches)
   }
-  counters_.score_updates += scratch_slots_.size();
+  counters_.score_updates += scratch_slots_.size() * columns.size();
   return scratch_slots_.size();
 }
 
