@@ -1,5 +1,6 @@
 #include "core/slot_index.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -16,7 +17,8 @@ absl::StatusOr<SlotIndex> SlotIndex::Create(size_t capacity, size_t score_column
   ASSIGN_OR_RETURN(index.region_, MmapRegion::Reserve(capacity * sizeof(Meta)));
   index.meta_ = reinterpret_cast<Meta*>(index.region_.data());
   if (variable_bytes) index.item_bytes_.assign(capacity, 0);
-  index.scores_.assign(score_columns, std::vector<float>(capacity, 0.0f));
+  index.columns_ = score_columns;
+  index.scores_.assign(capacity * score_columns, 0.0f);
   return index;
 }
 
@@ -37,7 +39,7 @@ Slot SlotIndex::Add(const NewItem& item) {
   m.priority = item.priority;
   m.seq = item.seq;
   if (!item_bytes_.empty()) item_bytes_[s] = item.bytes;
-  for (std::vector<float>& column : scores_) column[s] = 0.0f;
+  std::fill_n(scores_.begin() + s * columns_, columns_, 0.0f);
   ++size_;
   bytes_ += item.bytes;
   return s;

@@ -15,7 +15,8 @@
 //     priority f64  user priority
 //     seq      u64  insertion sequence; for a free slot, the next free slot (the free list)
 //   item_bytes(s)    u64  payload bytes (only stored for schemas with bytes fields)
-//   score(c, s)      f32  score column c (declared by the user: counted as their data)
+//   score(c, s)      f32  score column c (declared by the user: counted as their data); a
+//                         slot's columns are side by side (scores(s))
 //
 // Change tracking (chunked checkpoints): between Track() and Untrack(), every change made to a
 // slot below MarkCopied's mark (except a sample count) records that slot once, so that a snapshot
@@ -76,7 +77,7 @@ class SlotIndex {
   uint64_t bytes() const { return bytes_; }            // their payload bytes
   Slot high_water() const { return high_water_; }      // slots >= this were never used
   Slot free_head() const { return free_head_; }
-  size_t num_scores() const { return scores_.size(); }
+  size_t num_scores() const { return columns_; }
 
   bool live(Slot s) const { return meta_[s].gen & 1u; }
   Key KeyOf(Slot s) const { return MakeKey(meta_[s].gen, s); }
@@ -94,7 +95,11 @@ class SlotIndex {
   }
   void Prefetch(Slot s) const { __builtin_prefetch(&meta_[s]); }
   const Meta& meta(Slot s) const { return meta_[s]; }
-  float score(size_t column, Slot s) const { return scores_[column][s]; }
+  float score(size_t column, Slot s) const { return scores_[s * columns_ + column]; }
+  // Every score column of slot `s`, in schema order.
+  absl::Span<const float> scores(Slot s) const {
+    return absl::MakeConstSpan(scores_.data() + s * columns_, columns_);
+  }
   uint64_t item_bytes(Slot s) const { return item_bytes_.empty() ? fixed_bytes_ : item_bytes_[s]; }
   // The next slot on the free list after free slot `s`, or kNoSlot.
   Slot next_free(Slot s) const { return static_cast<Slot>(meta_[s].seq); }
@@ -119,7 +124,7 @@ class SlotIndex {
   }
   void SetScore(size_t column, Slot s, float value) {
     Changing(s);
-    scores_[column][s] = value;
+    scores_[s * columns_ + column] = value;
   }
 
   // --- Recovery: the state read back from a checkpoint and the log ---
@@ -167,8 +172,11 @@ class SlotIndex {
   // access here and at 10M items 4 KB pages make each one a TLB miss too.
   MmapRegion region_;
   Meta* meta_ = nullptr;
-  std::vector<uint64_t> item_bytes_;        // schemas with bytes fields only
-  std::vector<std::vector<float>> scores_;  // per column, per slot
+  std::vector<uint64_t> item_bytes_;  // schemas with bytes fields only
+  size_t columns_ = 0;
+  // Per slot, its score columns side by side: a slot's scores are one span (SelectorItem::scores)
+  // and one cache line for a few columns.
+  std::vector<float> scores_;
   bool tracking_ = false;
   Slot copied_ = 0;
   std::vector<uint64_t> changed_bits_;  // per slot, while tracking

@@ -51,6 +51,9 @@ TEST(SlotIndexTest, AddedItemsResolveAndCarryTheirMetadata) {
   EXPECT_EQ(index.score(0, b), 0.0f);
   index.SetScore(1, b, 2.5f);
   EXPECT_EQ(index.score(1, b), 2.5f);
+  index.SetScore(0, b, -1.0f);
+  EXPECT_THAT(index.scores(b), ElementsAre(-1.0f, 2.5f));  // every column, schema order
+  EXPECT_THAT(index.scores(a), ElementsAre(0.0f, 0.0f));
   EXPECT_EQ(index.CountSample(b).sampled, 1u);
   index.SetPriority(b, 9.0);
   EXPECT_EQ(index.meta(b).priority, 9.0);

@@ -188,7 +188,8 @@ SelectorItem TableImpl::ItemFor(int score_column, Slot slot) const {
                       .priority = m.priority,
                       .group = m.group,
                       .seq = m.seq,
-                      .score = score_column >= 0 ? index_.score(score_column, slot) : 0.0};
+                      .score = score_column >= 0 ? index_.score(score_column, slot) : 0.0,
+                      .scores = index_.scores(slot)};
 }
 
 absl::Status TableImpl::Insert(const ItemBatch& batch, std::vector<Key>* keys,

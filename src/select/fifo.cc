@@ -25,6 +25,9 @@ void FifoSelector::Insert(const SelectorItem& item) {
   }
   tail_ = slot;
   ++size_;
+  // The table inserts in increasing seq; a caller that does not makes the saved state a list.
+  if (size_ > 1 && item.seq <= tail_seq_) seq_sorted_ = false;
+  tail_seq_ = item.seq;
 }
 
 void FifoSelector::Update(const SelectorItem& item) {
@@ -60,6 +63,7 @@ void FifoSelector::Clear() {
   }
   head_ = tail_ = kNoSlot;
   size_ = 0;
+  seq_sorted_ = true;
 }
 
 void FifoSelector::Sample(Rng& rng, size_t n, bool replacement, Slot* slots,
@@ -78,11 +82,18 @@ Slot FifoSelector::Victim(Rng& rng) {
   return newest_first_ ? tail_ : head_;
 }
 
-// State payload: u32 count, then the slots from the oldest to the newest. The same for FIFO and
-// LIFO; the tags differ, so neither loads the other's.
+// State payload: a slot list from the oldest to the newest — implicit (by seq) while the items
+// were inserted in increasing seq, as the table does, else u32 count and the slots. The same
+// for FIFO and LIFO; the tags differ, so neither loads the other's.
 void FifoSelector::SaveState(std::string* out) const {
+  StateWriter writer(out, name());
+  if (seq_sorted_) {
+    // Oldest first is insertion sequence order, which the loader's items carry: nothing to list.
+    writer.PutImplicitSlots(static_cast<uint32_t>(size_));
+    return;
+  }
   Slot slot = head_;
-  StateWriter(out, name()).PutSlots(static_cast<uint32_t>(size_), [&] {
+  writer.PutSlots(static_cast<uint32_t>(size_), [&] {
     const Slot s = slot;
     slot = next_[slot];
     return s;
@@ -92,7 +103,7 @@ void FifoSelector::SaveState(std::string* out) const {
 absl::Status FifoSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {
   Clear();
   const absl::Status status =
-      LoadSlotList(state, name(), items, prev_.size(),
+      LoadSlotList(state, name(), items, prev_.size(), ImplicitOrder::kBySeq,
                    [this](uint32_t, const SelectorItem& item, const StateReader&) {
                      Insert(item);  // the newest end: the list comes back in the saved order
                      return absl::OkStatus();

@@ -39,7 +39,8 @@ class FifoSelector final : public Selector {
 
   void Sample(Rng& rng, size_t n, bool replacement, Slot* slots, double* probabilities) override;
   Slot Victim(Rng& rng) override;
-  // The state is the list, oldest first (the order of insertion, which LoadState replays).
+  // The state is the list, oldest first (the order of insertion, which LoadState replays); while
+  // it is in seq order, an implicit list (nothing per item).
   void SaveState(std::string* out) const override;
   absl::Status LoadState(std::string_view state, absl::Span<const SelectorItem> items) override;
   absl::Status CheckInvariants(absl::Span<const Slot> live) const override;
@@ -56,6 +57,10 @@ class FifoSelector final : public Selector {
   Slot head_ = kNoSlot;     // oldest
   Slot tail_ = kNoSlot;     // newest
   size_t size_ = 0;
+  // Whether the list is in increasing seq (every insert came after the last one): the saved state
+  // is then an implicit slot list.
+  bool seq_sorted_ = true;
+  uint64_t tail_seq_ = 0;  // seq of the last item inserted
 };
 
 }  // namespace strata::internal

@@ -216,6 +216,32 @@ TEST(FifoSelectorTest, LoadedStateKeepsTheListOrder) {
   }
 }
 
+TEST(FifoSelectorTest, InSeqOrderTheStateListsNothingAndLoadsTheSameList) {
+  constexpr size_t kCapacity = 48;
+  for (bool newest_first : {false, true}) {
+    FifoSelector original(kCapacity, newest_first);
+    state_testing::ItemModel model(kCapacity, 3);
+    Rng rng(5);
+    state_testing::RandomHistory(original, model, rng, 300);
+    ASSERT_GE(model.size(), 8u);
+    std::string state;
+    original.SaveState(&state);
+    EXPECT_EQ(state, state_testing::ImplicitSlotList(original.name(), model.size()));
+    FifoSelector loaded(kCapacity, newest_first);
+    ASSERT_TRUE(loaded.LoadState(state, model.Items()).ok());
+    Rng unused(0);
+    EXPECT_EQ(Order(loaded, unused), Order(original, unused));
+    EXPECT_EQ(state_testing::CountDifferences(original, loaded, model, 5, 300), 0);
+    // One insert out of seq order, and the state lists the slots again.
+    SelectorItem early = model.NewItem(rng);
+    early.seq = 0;
+    loaded.Insert(early);
+    std::string listed;
+    loaded.SaveState(&listed);
+    EXPECT_EQ(state_testing::U32At(listed, 0), model.size());
+  }
+}
+
 TEST(FifoSelectorTest, LoadStateRefusesCorruptStates) {
   constexpr size_t kCapacity = 32;
   FifoSelector original(kCapacity, /*newest_first=*/false);
@@ -226,9 +252,15 @@ TEST(FifoSelectorTest, LoadStateRefusesCorruptStates) {
   ASSERT_LT(model.size(), kCapacity);
   std::string state;
   original.SaveState(&state);
+  // Inserted in seq order: the list is implicit.
+  ASSERT_EQ(state_testing::U32At(state, 0), kImplicitSlots);
   FifoSelector fresh(kCapacity, /*newest_first=*/false);
   state_testing::ExpectCommonRefusals(fresh, state, model.Items(), kCapacity);
-  state_testing::ExpectSlotListRefusals(fresh, state, model.Items(), kCapacity);
+  // A listed state (what an out-of-order history writes) is checked slot by slot.
+  Rng unused(0);
+  const std::string listed = state_testing::ExplicitSlotList("fifo", Order(original, unused));
+  state_testing::ExpectCommonRefusals(fresh, listed, model.Items(), kCapacity);
+  state_testing::ExpectSlotListRefusals(fresh, listed, model.Items(), kCapacity);
   // The same layout from a LIFO: a different strategy, so the caller rebuilds.
   FifoSelector lifo(kCapacity, /*newest_first=*/true);
   state_testing::ExpectRefused(lifo, state, model.Items(), absl::StatusCode::kFailedPrecondition,

@@ -118,7 +118,7 @@ void HeapSelector::SaveState(std::string* out) const {
 absl::Status HeapSelector::LoadState(std::string_view state, absl::Span<const SelectorItem> items) {
   Clear();
   const absl::Status status = LoadSlotList(
-      state, name(), items, position_.size(),
+      state, name(), items, position_.size(), ImplicitOrder::kNone,
       [this](uint32_t i, const SelectorItem& item, const StateReader& in) {
         heap_.push_back({item.priority, item.seq, item.slot});
         position_[item.slot] = i;

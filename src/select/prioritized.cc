@@ -125,13 +125,12 @@ Slot PrioritizedSelector::Victim(Rng& rng) {
   return tree_.Find(rng.Uniform01() * tree_.total());
 }
 
-// State payload: u32 count, then the slots with a leaf, ascending.
+// State payload: an implicit slot list by slot (u32 count and the slots with a leaf, ascending,
+// in states saved before it; still read).
 void PrioritizedSelector::SaveState(std::string* out) const {
-  size_t slot = 0;
-  StateWriter(out, name()).PutSlots(static_cast<uint32_t>(size_), [&] {
-    while (!(tree_.leaf(slot) > 0)) ++slot;  // size_ leaves are > 0: never past the last
-    return static_cast<Slot>(slot++);
-  });
+  // The tree is a function of the priorities of the items held, which the loader is given: the
+  // state only says that it holds exactly them (an implicit slot list, by slot).
+  StateWriter(out, name()).PutImplicitSlots(static_cast<uint32_t>(size_));
 }
 
 absl::Status PrioritizedSelector::LoadState(std::string_view state,
@@ -139,7 +138,7 @@ absl::Status PrioritizedSelector::LoadState(std::string_view state,
   Clear();
   Slot previous = 0;
   const absl::Status status = LoadSlotList(
-      state, name(), items, tree_.num_leaves(),
+      state, name(), items, tree_.num_leaves(), ImplicitOrder::kBySlot,
       [&previous](uint32_t i, const SelectorItem& item, const StateReader& in) {
         if (i > 0 && item.slot < previous) {
           return in.Corrupt("slots out of order (", item.slot, " after ", previous, ")");

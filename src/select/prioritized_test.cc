@@ -515,12 +515,19 @@ TEST(PrioritizedTest, LoadStateRefusesCorruptStates) {
   ASSERT_LT(model.size(), kCapacity);
   std::string state;
   original.SaveState(&state);
+  // The tree follows from the items' priorities: the state lists nothing.
+  EXPECT_EQ(state, state_testing::ImplicitSlotList("prioritized", model.size()));
   PrioritizedSelector fresh(Prioritized(), kCapacity);
   state_testing::ExpectCommonRefusals(fresh, state, model.Items(), kCapacity);
-  state_testing::ExpectSlotListRefusals(fresh, state, model.Items(), kCapacity);
-  const Slot first = state_testing::U32At(state, 4), second = state_testing::U32At(state, 8);
+  // States that list the slots (written before the implicit form) are still read and checked.
+  const std::string listed = state_testing::ExplicitSlotList("prioritized", model.Live());
+  ASSERT_TRUE(fresh.LoadState(listed, model.Items()).ok());
+  for (Slot s = 0; s < kCapacity; ++s) ASSERT_EQ(fresh.leaf(s), original.leaf(s)) << s;
+  state_testing::ExpectCommonRefusals(fresh, listed, model.Items(), kCapacity);
+  state_testing::ExpectSlotListRefusals(fresh, listed, model.Items(), kCapacity);
+  const Slot first = state_testing::U32At(listed, 4), second = state_testing::U32At(listed, 8);
   const std::string swapped =
-      state_testing::WithU32(state_testing::WithU32(state, 4, second), 8, first);
+      state_testing::WithU32(state_testing::WithU32(listed, 4, second), 8, first);
   state_testing::ExpectRefused(fresh, swapped, model.Items(), absl::StatusCode::kDataLoss,
                                "slots out of order");
   EXPECT_EQ(fresh.total(), 0.0);

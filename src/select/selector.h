@@ -34,6 +34,9 @@ struct SelectorItem {
   int32_t group = 0;    // group (class) id
   uint64_t seq = 0;     // insertion sequence: strictly increasing over the table's life
   double score = 0;     // value of the selector's score column; 0 when it has none
+  // Every score column of the item, in schema order (empty outside a table); valid during the
+  // call only. For selectors that weigh several columns; `score` is the one this one orders by.
+  absl::Span<const float> scores;
 };
 
 class Selector {

@@ -1,5 +1,6 @@
 #include "select/selector_state.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "absl/strings/escaping.h"
@@ -10,6 +11,17 @@ StateWriter::StateWriter(std::string* out, std::string_view tag) : out_(out) {
   assert(tag.size() <= 255);
   Put<uint8_t>(static_cast<uint8_t>(tag.size()));
   out_->append(tag);
+}
+
+std::vector<uint32_t> ImplicitItemOrder(absl::Span<const SelectorItem> items, ImplicitOrder order) {
+  std::vector<uint32_t> positions(items.size());
+  for (uint32_t k = 0; k < positions.size(); ++k) positions[k] = k;
+  if (order == ImplicitOrder::kBySeq) {
+    // Items are in ascending slot order, so a stable sort breaks seq ties by slot.
+    std::stable_sort(positions.begin(), positions.end(),
+                     [&](uint32_t a, uint32_t b) { return items[a].seq < items[b].seq; });
+  }
+  return positions;
 }
 
 void StateWriter::PutSlots(absl::Span<const Slot> slots) {

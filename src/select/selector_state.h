@@ -8,6 +8,11 @@
 //                              ("uniform", "lifo", "group_balanced/oldest", ...)
 //   payload                    the strategy's own (described in its .cc), little-endian
 //
+// A slot list (PutSlots) is a u32 count and the slots; or, when a selector's order is one it can
+// state without listing it — the items themselves by slot, or by insertion sequence — the
+// implicit form: u32 0xFFFFFFFF, then u32 count (PutImplicitSlots). Saving it costs nothing
+// however many items are held, which keeps a checkpoint's last critical section short.
+//
 // A tag other than the loading selector's is not corruption: the state was saved by a table
 // configured differently, and the loader says so (FailedPrecondition) so that the caller rebuilds.
 //
@@ -32,6 +37,14 @@
 
 namespace strata::internal {
 
+// The order of the items an implicit slot list stands for.
+enum class ImplicitOrder {
+  kNone,    // the selector never writes one: reading one is corruption
+  kBySlot,  // the items as given (ascending slot)
+  kBySeq,   // the items by insertion sequence (then slot)
+};
+inline constexpr uint32_t kImplicitSlots = 0xFFFFFFFFu;
+
 // Appends to a state.
 class StateWriter {
  public:
@@ -45,6 +58,11 @@ class StateWriter {
   }
   // A u32 count, then the slots.
   void PutSlots(absl::Span<const Slot> slots);
+  // An implicit slot list of `count` items (see the file comment).
+  void PutImplicitSlots(uint32_t count) {
+    Put<uint32_t>(kImplicitSlots);
+    Put<uint32_t>(count);
+  }
   // A u32 `count`, then `count` slots, each the next one next() returns (called exactly `count`
   // times). One allocation for all of them: a state is saved under the table lock.
   template <typename Next>
@@ -76,6 +94,13 @@ class StateReader {
   // A u32 count of entries of `entry_bytes` bytes each (> 0), naming `what` in errors: DataLoss
   // when the bytes left cannot hold that many, or when it is above `max`.
   absl::StatusOr<uint32_t> Count(std::string_view what, size_t entry_bytes, uint64_t max);
+
+  // The next u32 without consuming it (0 past the end).
+  uint32_t PeekU32() const {
+    uint32_t v = 0;
+    if (sizeof(v) <= data_.size() - pos_) std::memcpy(&v, data_.data() + pos_, sizeof(v));
+    return v;
+  }
 
   // A value; past the end it yields 0 and makes Finish fail. Reads covered by a Count never fail.
   template <typename T>
@@ -131,17 +156,36 @@ class SlotTracker {
   size_t taken_ = 0;
 };
 
-// Loads a state whose payload is one slot list (StateWriter::PutSlots) tagged `selector`, over
-// `items` (LoadState's argument; `capacity`: the selector's): calls take(i, item, reader) for the
-// i-th slot named, in the saved order — an error it returns ends the load — then checks that
-// every item was named and nothing is left over. The caller clears itself on an error.
+// The positions in `items` in `order` (kBySlot: as given; kBySeq: by seq, then slot).
+std::vector<uint32_t> ImplicitItemOrder(absl::Span<const SelectorItem> items, ImplicitOrder order);
+
+// Loads a state whose payload is one slot list (StateWriter::PutSlots, or PutImplicitSlots when
+// `implicit` is not kNone) tagged `selector`, over `items` (LoadState's argument; `capacity`:
+// the selector's): calls take(i, item, reader) for the i-th slot named, in the saved order — an
+// error it returns ends the load — then checks that every item was named and nothing is left
+// over. The caller clears itself on an error.
 template <typename Take>
 absl::Status LoadSlotList(std::string_view state, std::string_view selector,
-                          absl::Span<const SelectorItem> items, size_t capacity, Take take) {
+                          absl::Span<const SelectorItem> items, size_t capacity,
+                          ImplicitOrder implicit, Take take) {
   StateReader in(state, selector);
   SlotTracker tracker;
   RETURN_IF_ERROR(in.ExpectTag(selector));
   RETURN_IF_ERROR(tracker.Init(items, capacity, selector));
+  if (in.PeekU32() == kImplicitSlots) {
+    if (implicit == ImplicitOrder::kNone) {
+      return in.Corrupt("an implicit slot list, which this selector never writes");
+    }
+    in.Get<uint32_t>();
+    const uint32_t n = in.Get<uint32_t>();
+    RETURN_IF_ERROR(in.Finish());
+    if (n != items.size()) {
+      return in.Corrupt("an implicit slot list of ", n, " items, loaded over ", items.size());
+    }
+    const std::vector<uint32_t> order = ImplicitItemOrder(items, implicit);
+    for (uint32_t i = 0; i < n; ++i) RETURN_IF_ERROR(take(i, items[order[i]], in));
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(const uint32_t n, in.Count("slots", sizeof(Slot), items.size()));
   for (uint32_t i = 0; i < n; ++i) {
     ASSIGN_OR_RETURN(const uint32_t k, tracker.Take(in.Get<Slot>(), in));

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "select/selector.h"
+#include "select/selector_state.h"
 #include "util/random.h"
 
 namespace strata::internal::state_testing {
@@ -181,27 +182,12 @@ inline void ExpectRefused(Selector& selector, const std::string& state,
   EXPECT_TRUE(selector.CheckInvariants({}).ok()) << selector.CheckInvariants({});
 }
 
-// Refusals every strategy makes, whatever its layout: `fresh` is an empty selector of the kind
-// that saved `state` over `items` (at least 2, below `capacity`, with a free slot).
-inline void ExpectCommonRefusals(Selector& fresh, const std::string& state,
-                                 const std::vector<SelectorItem>& items, size_t capacity) {
-  ASSERT_GE(items.size(), 2u);
+// Refusals of a state that names its slots (not an implicit list): `free` is a slot no item
+// holds.
+inline void ExpectNamedSlotRefusals(Selector& fresh, const std::string& state,
+                                    const std::vector<SelectorItem>& items, Slot free) {
   const auto kDataLoss = absl::StatusCode::kDataLoss;
-  ExpectRefused(fresh, "", items, kDataLoss, "truncated in its tag");
-  ExpectRefused(fresh, state.substr(0, state.size() - 1), items, kDataLoss, "state: ");
-  ExpectRefused(fresh, state + '\0', items, kDataLoss, "1 bytes after its end");
-  // Saved by another strategy: not corruption, the caller rebuilds.
-  std::string other(1, '\x08');
-  other += "nonesuch";
-  ExpectRefused(fresh, other + state.substr(1 + static_cast<uint8_t>(state[0])), items,
-                absl::StatusCode::kFailedPrecondition, "saved by 'nonesuch'");
   const auto by_slot = [](const SelectorItem& a, const SelectorItem& b) { return a.slot < b.slot; };
-  Slot free = 0;
-  while (std::any_of(items.begin(), items.end(),
-                     [&](const SelectorItem& i) { return i.slot == free; })) {
-    ++free;
-  }
-  ASSERT_LT(free, capacity);
   // The state names a slot whose item is gone (another item holds a slot it does not name).
   std::vector<SelectorItem> moved = items;
   moved[0].slot = free;
@@ -217,6 +203,38 @@ inline void ExpectCommonRefusals(Selector& fresh, const std::string& state,
   ExpectRefused(fresh, state, more, kDataLoss,
                 "names " + std::to_string(items.size()) + " of the " +
                     std::to_string(items.size() + 1) + " live items");
+}
+
+// Refusals every strategy makes, whatever its layout: `fresh` is an empty selector of the kind
+// that saved `state` over `items` (at least 2, below `capacity`, with a free slot).
+inline void ExpectCommonRefusals(Selector& fresh, const std::string& state,
+                                 const std::vector<SelectorItem>& items, size_t capacity) {
+  ASSERT_GE(items.size(), 2u);
+  const auto kDataLoss = absl::StatusCode::kDataLoss;
+  ExpectRefused(fresh, "", items, kDataLoss, "truncated in its tag");
+  ExpectRefused(fresh, state.substr(0, state.size() - 1), items, kDataLoss, "state: ");
+  ExpectRefused(fresh, state + '\0', items, kDataLoss, "1 bytes after its end");
+  // Saved by another strategy: not corruption, the caller rebuilds.
+  std::string other(1, '\x08');
+  other += "nonesuch";
+  ExpectRefused(fresh, other + state.substr(1 + static_cast<uint8_t>(state[0])), items,
+                absl::StatusCode::kFailedPrecondition, "saved by 'nonesuch'");
+  Slot free = 0;
+  while (std::any_of(items.begin(), items.end(),
+                     [&](const SelectorItem& i) { return i.slot == free; })) {
+    ++free;
+  }
+  ASSERT_LT(free, capacity);
+  if (state.size() >= 1 + static_cast<uint8_t>(state[0]) + 4 && U32At(state, 0) == kImplicitSlots) {
+    // An implicit list names no slot: it stands for the items it is loaded over, if as many.
+    std::vector<SelectorItem> fewer(items.begin(), items.end() - 1);
+    ExpectRefused(fresh, state, fewer, kDataLoss,
+                  "an implicit slot list of " + std::to_string(items.size()) +
+                      " items, loaded over " + std::to_string(fewer.size()));
+    ExpectRefused(fresh, state.substr(0, state.size() - 4), items, kDataLoss, "truncated");
+  } else {
+    ExpectNamedSlotRefusals(fresh, state, items, free);
+  }
   // The caller's mistake, not the state's.
   std::vector<SelectorItem> unsorted = items;
   std::swap(unsorted[0], unsorted[1]);
@@ -226,14 +244,29 @@ inline void ExpectCommonRefusals(Selector& fresh, const std::string& state,
   EXPECT_EQ(fresh.size(), items.size());
 }
 
+// A state of `tag` whose payload is the explicit slot list `slots` (what uniform and heaps
+// write, and what every slot-list strategy reads).
+inline std::string ExplicitSlotList(std::string_view tag, const std::vector<Slot>& slots) {
+  std::string state;
+  StateWriter(&state, tag).PutSlots(slots);
+  return state;
+}
+
+// An implicit slot list of `count` items for `tag`.
+inline std::string ImplicitSlotList(std::string_view tag, uint32_t count) {
+  std::string state;
+  StateWriter(&state, tag).PutImplicitSlots(count);
+  return state;
+}
+
 // Refusals of the layouts that are one list of slots (u32 count, then slots): uniform, fifo,
 // heap, prioritized. `state` was saved over `items` (at least 2).
 inline void ExpectSlotListRefusals(Selector& fresh, const std::string& state,
                                    const std::vector<SelectorItem>& items, size_t capacity) {
   const auto kDataLoss = absl::StatusCode::kDataLoss;
   ASSERT_EQ(U32At(state, 0), items.size());
-  ExpectRefused(fresh, WithU32(state, 0, 0xFFFFFFFFu), items, kDataLoss,
-                "4294967295 slots declared, more than its");
+  ExpectRefused(fresh, WithU32(state, 0, 0xFFFFFFFEu), items, kDataLoss,
+                "4294967294 slots declared, more than its");
   ExpectRefused(fresh,
                 WithU32(state, 0, static_cast<uint32_t>(items.size() + 1)) + std::string(4, '\0'),
                 items, kDataLoss, "at most " + std::to_string(items.size()) + " possible");

@@ -81,7 +81,7 @@ absl::Status UniformSelector::LoadState(std::string_view state,
                                         absl::Span<const SelectorItem> items) {
   Clear();
   const absl::Status status =
-      LoadSlotList(state, name(), items, position_.size(),
+      LoadSlotList(state, name(), items, position_.size(), ImplicitOrder::kNone,
                    [this](uint32_t, const SelectorItem& item, const StateReader&) {
                      Insert(item);  // appends: the dense array comes back in the saved order
                      return absl::OkStatus();

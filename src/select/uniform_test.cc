@@ -247,6 +247,10 @@ TEST(UniformSelectorTest, LoadStateRefusesCorruptStates) {
   UniformSelector fresh(kCapacity);
   state_testing::ExpectCommonRefusals(fresh, state, model.Items(), kCapacity);
   state_testing::ExpectSlotListRefusals(fresh, state, model.Items(), kCapacity);
+  // Its order is its own: a state that does not list it is corrupt.
+  state_testing::ExpectRefused(fresh, state_testing::ImplicitSlotList("uniform", model.size()),
+                               model.Items(), absl::StatusCode::kDataLoss,
+                               "an implicit slot list, which this selector never writes");
   // A FIFO's state has the same layout, but is not a uniform one.
   FifoSelector fifo(kCapacity, /*newest_first=*/false);
   for (const SelectorItem& item : model.Items()) fifo.Insert(item);
