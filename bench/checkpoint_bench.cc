@@ -177,6 +177,7 @@ int Main(int argc, char** argv) {
     stop = false;
     Phase busy;
     std::vector<double> durations;
+    std::vector<double> holds;  // TierInfo::checkpoint_max_lock_us of each
     {
       std::thread load([&] { busy = RunLoad(table, &stop); });
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -184,6 +185,7 @@ int Main(int argc, char** argv) {
         const double t0 = NowSeconds();
         Check(table.Checkpoint(), "Checkpoint");
         durations.push_back(NowSeconds() - t0);
+        holds.push_back(table.info().tier.checkpoint_max_lock_us);
       }
       stop = true;
       load.join();
@@ -192,6 +194,8 @@ int Main(int argc, char** argv) {
     Print("during checkpoints", busy);
     std::printf("checkpoint durations (ms):");
     for (double d : durations) std::printf(" %.1f", d * 1e3);
+    std::printf("\nlongest time each held the table lock (ms):");
+    for (double h : holds) std::printf(" %.2f", h / 1e3);
     std::printf("\nsampling during checkpoints: %.0f%% of without\n",
                 100.0 * (static_cast<double>(busy.sample.seconds.size()) / busy.wall) /
                     (static_cast<double>(quiet.sample.seconds.size()) / quiet.wall));

@@ -192,6 +192,13 @@ TEST_F(CheckpointTest, QuietTableCheckpointedOverManyChunksResumesExactly) {
     SampleBatch out;
     ASSERT_TRUE(t->Sample({.batch_size = 512}, &out).ok());
   }
+  ASSERT_TRUE(resumed->Checkpoint().ok());
+  const TierInfo tier = resumed->info().tier;
+  EXPECT_GE(tier.checkpoints, 1u);
+  EXPECT_GT(tier.checkpoint_ms, 0.0);
+  EXPECT_GT(tier.checkpoint_max_lock_us, 0.0);
+  // Four chunks and a last section: no critical section lasts the whole checkpoint.
+  EXPECT_LT(tier.checkpoint_max_lock_us, tier.checkpoint_ms * 1000);
   resumed->Close();
   resumed = Open("/resumed");
   ASSERT_TRUE(resumed);

@@ -113,7 +113,7 @@ struct InfoFields<RateLimiterInfo> {
 template <>
 struct InfoFields<TierInfo> {
   using T = TierInfo;
-  static constexpr std::array<InfoField<T>, 42> kAll = {{
+  static constexpr std::array<InfoField<T>, 45> kAll = {{
       {"enabled", &T::enabled, "whether the table has storage (else every counter is 0)"},
       {"dram_items", &T::dram_items, "items with a DRAM copy"},
       {"dram_bytes", &T::dram_bytes, "their payload bytes (<= dram_budget_bytes)"},
@@ -162,6 +162,11 @@ struct InfoFields<TierInfo> {
       {"read_latency_total_us", &T::read_latency_total_us,
        "sum over completed reads (a window's mean: its deltas)"},
       {"groups", &T::groups, "placement=\"group_balanced\": {group: (dram_items, items)}"},
+      {"checkpoints", &T::checkpoints, "checkpoints written since the table was opened"},
+      {"checkpoint_ms", &T::checkpoint_ms,
+       "the last checkpoint's duration, milliseconds (copy, encode, write, sync)"},
+      {"checkpoint_max_lock_us", &T::checkpoint_max_lock_us,
+       "the longest the last checkpoint held the table lock at once, microseconds"},
   }};
 };
 

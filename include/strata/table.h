@@ -93,6 +93,9 @@ struct TierInfo {
                                         // truncated file (DataLoss, once; the item is removed)
   uint64_t recovered_items = 0;         // items restored when the table was opened
   uint64_t bad_index_entries = 0;       // torn/corrupt index entries skipped at open
+  uint64_t checkpoints = 0;             // checkpoints written since the table was opened
+  double checkpoint_ms = 0;             // the last one's duration (copy, encode, write, sync)
+  double checkpoint_max_lock_us = 0;    // the longest the last one held the table lock at once
   std::string reader;                   // "io_uring" or the fallback in use
   std::string storage_error;            // the last write error, empty once writes succeed again
   // Placement::kGroupBalanced: per group, its items with a written DRAM copy and its items in

@@ -405,6 +405,9 @@ class TierStats(_Subscriptable):
     dram_budget_bytes: int
     read_latency_total_us: float
     groups: Mapping[int, Tuple[int, int]]
+    checkpoints: int
+    checkpoint_ms: float
+    checkpoint_max_lock_us: float
 
 
 @_field_help

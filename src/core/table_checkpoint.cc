@@ -1,6 +1,7 @@
 // TableImpl: checkpoints (docs/design.md, "Checkpointer"; docs/format.md, "Checkpoint"). The slot
 // metadata is copied in bounded chunks under the table lock (core/slot_snapshot.h), encoded and
 // written outside it.
+#include <algorithm>
 #include <array>
 #include <thread>
 #include <variant>
@@ -84,6 +85,8 @@ absl::Status TableImpl::CheckpointLocked() {
   // Everything written so far is in segments below `first`; what comes later lands in `first` or
   // above and is replayed on top of the checkpoint.
   ASSIGN_OR_RETURN(const uint32_t first, segments_->Roll());
+  const absl::Time start = absl::Now();
+  absl::Duration longest_hold;  // the longest critical section below
   CheckpointData d;
   Slot free_head = kNoSlot;
   SlotSnapshot slots(options_.schema.score_columns().size());
@@ -100,6 +103,7 @@ absl::Status TableImpl::CheckpointLocked() {
   for (bool last = false; !last;) {
     {
       MutexLock lock(&mu_);
+      const absl::Time held = absl::Now();
       const Slot high_water = index_.high_water();
       const Slot end = high_water - slots.end() <= kCheckpointChunkSlots
                            ? high_water
@@ -113,11 +117,17 @@ absl::Status TableImpl::CheckpointLocked() {
         free_head = index_.free_head();
         SnapshotScalars(&d);
       }
+      longest_hold = std::max(longest_hold, absl::Now() - held);
     }
     if (!last) std::this_thread::yield();  // let the callers waiting for the lock in first
   }
   // Encoding runs outside the table lock.
   slots.Finish(free_head, &d);
-  return segments_->WriteCheckpoint(EncodeCheckpoint(d), first);
+  RETURN_IF_ERROR(segments_->WriteCheckpoint(EncodeCheckpoint(d), first));
+  MutexLock lock(&mu_);
+  ++tier_counters_.checkpoints;
+  tier_counters_.checkpoint_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  tier_counters_.checkpoint_max_lock_us = absl::ToDoubleMicroseconds(longest_hold);
+  return absl::OkStatus();
 }
 }  // namespace strata::internal

@@ -31,7 +31,7 @@ def test_every_table_row_belongs_to_a_stats_dataclass():
     assert [f.name for f in dataclasses.fields(strata.TableStats)][:8] == [
         "name", "schema", "sampler", "remover", "size", "bytes", "capacity", "max_bytes"]
     assert len(dataclasses.fields(strata.RateLimiterStats)) == 13
-    assert len(dataclasses.fields(strata.TierStats)) == 42
+    assert len(dataclasses.fields(strata.TierStats)) == 45
 
 
 @pytest.mark.parametrize("cls", STATS, ids=lambda c: c.__name__)

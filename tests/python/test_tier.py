@@ -116,7 +116,7 @@ def test_dram_only_table_reports_the_tier_disabled():
     counters = dataclasses.asdict(tier)
     for k in ("enabled", "reader", "storage_error", "groups"):
         del counters[k]
-    assert len(counters) == 38 and set(counters.values()) == {0}
+    assert len(counters) == 41 and set(counters.values()) == {0}
     assert tier.groups == {}
     assert t.storage_options["storage_dir"] is None
     t.checkpoint()  # nothing to do
