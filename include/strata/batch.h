@@ -64,6 +64,11 @@ class ItemBatch {
 
   void Clear();
 
+  // The items from `first` on, viewing the same memory: what is left to insert after a partial
+  // Table::Insert (one that timed out after inserting `first` items). Requires a batch whose
+  // fields all hold more than `first` items (one Insert accepted).
+  ItemBatch Tail(size_t first) const;
+
   // The internal view, read by Table::Insert.
   struct Entry {
     std::string name;

@@ -207,6 +207,14 @@ inline std::string ShapeString(const int64_t* dims, size_t n) {
 // ---------------------------------------------------------------------------------------------
 // Timeouts: None waits forever; a number of seconds (or a datetime.timedelta) >= 0; inf = None.
 
+// The InterruptScope check of blocking calls (strata/interrupt.h): runs Python's signal handlers
+// (called without the GIL, from a wait in the core); true when one raised, e.g. KeyboardInterrupt
+// for Ctrl-C, which stays set for the caller to throw.
+inline bool PendingSignal(void*) {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
 inline absl::Duration ParseTimeout(py::handle t) {
   if (t.is_none()) return absl::InfiniteDuration();
   double s;

@@ -19,6 +19,7 @@
 #include "convert.h"
 #include "exact_convert.h"
 #include "storage_options.h"
+#include "strata/interrupt.h"
 #include "strata/table.h"
 
 // Hidden, like pybind11's own namespace: these types hold py::objects, and nothing here is an
@@ -397,10 +398,13 @@ inline py::array TableCore::Insert(py::handle item, py::handle priorities, py::h
 
   std::vector<Key> keys;
   absl::Status status;
+  InterruptScope ctrl_c(&PendingSignal, nullptr);
   {
     py::gil_scoped_release release;
     status = table().Insert(batch, &keys, timeout);
   }
+  // Ctrl-C during a wait: KeyboardInterrupt; the items inserted before it stay in the table.
+  if (ctrl_c.interrupted()) throw py::error_already_set();
   py::array out = CopyVector<uint64_t>(keys);
   if (!status.ok()) {
     const bool partial = status.code() == absl::StatusCode::kDeadlineExceeded ||
@@ -419,10 +423,12 @@ inline py::object TableCore::Sample(int64_t batch_size, py::handle timeout_obj, 
                         .beta = beta};
   auto out = std::make_unique<SampleBatch>();
   absl::Status status;
+  InterruptScope ctrl_c(&PendingSignal, nullptr);
   {
     py::gil_scoped_release release;
     status = table().Sample(options, out.get());
   }
+  if (ctrl_c.interrupted()) throw py::error_already_set();  // KeyboardInterrupt; nothing sampled
   if (!status.ok()) RaiseStatus(status);
   return py::cast(PyBatch{std::move(out), true, {}});
 }

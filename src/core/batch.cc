@@ -51,6 +51,33 @@ ItemBatch& ItemBatch::AddScores(std::string_view column, absl::Span<const float>
   return *this;
 }
 
+ItemBatch ItemBatch::Tail(size_t first) const {
+  auto tail = [first](auto span) { return span.empty() ? span : span.subspan(first); };
+  ItemBatch out;
+  for (const Entry& e : entries()) {
+    Entry& t = out.NextEntry();
+    t.name = e.name;
+    t.variable = e.variable;
+    t.dtype = e.dtype;
+    if (e.variable) {
+      t.data = e.data;  // packed offsets stay offsets into the same bytes
+      t.offsets = tail(e.offsets);
+      t.values = tail(e.values);
+      continue;
+    }
+    size_t row_bytes = DTypeSize(e.dtype);
+    for (size_t d = 1; d < e.shape.size(); ++d) row_bytes *= static_cast<size_t>(e.shape[d]);
+    t.shape = e.shape;
+    if (!t.shape.empty()) t.shape[0] -= static_cast<int64_t>(first);
+    t.data = static_cast<const uint8_t*>(e.data) + first * row_bytes;
+  }
+  for (const ScoreEntry& s : scores_) out.scores_.push_back({s.name, tail(s.values)});
+  out.priorities_ = tail(priorities_);
+  out.groups_ = tail(groups_);
+  out.tasks_ = tail(tasks_);
+  return out;
+}
+
 void ItemBatch::Clear() {
   num_entries_ = 0;
   scores_.clear();

@@ -50,7 +50,7 @@ absl::Status TableImpl::Sample(const SampleOptions& options, SampleBatch* out) {
       auto ready = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
         return closed_ || index_.size() == 0 || sampler_->size() >= need;
       };
-      if (!mu_.AwaitWithDeadline(ready, deadline)) {
+      if (!mu_.AwaitInterruptibly(ready, deadline)) {
         limiter_->ReleaseSamples(n);
         return absl::DeadlineExceededError(
             absl::StrCat("table '", options_.name, "': ", sampler_->size(),

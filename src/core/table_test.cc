@@ -136,6 +136,57 @@ TEST(TableTest, VariableSizeFieldsOfDifferingSizes) {
   EXPECT_TRUE(t->CheckInvariants().ok());
 }
 
+TEST(TableTest, ItemBatchTailIsTheRestOfTheBatch) {
+  TableOptions o;
+  o.schema = *Schema::Builder()
+                  .Fixed("v", DType::kF32, {2})
+                  .Bytes("blob")
+                  .Bytes("note")
+                  .Fixed("id", DType::kI64)
+                  .Score("loss")
+                  .Build();
+  o.max_items = 8;
+  o.sampler = Prioritized(1.0, 1.0);
+  auto t = MakeTable(o);
+  const std::vector<float> v = {0, 0.5f, 1, 1.5f, 2, 2.5f, 3, 3.5f, 4, 4.5f};
+  const std::string packed = "abbcccddddeeeee";
+  const std::vector<uint64_t> offsets = {0, 1, 3, 6, 10, 15};
+  const std::vector<std::string_view> notes = {"n0", "n1", "n2", "n3", "n4"};
+  const std::vector<int64_t> ids = {10, 11, 12, 13, 14};
+  const std::vector<double> priorities = {1, 2, 3, 4, 5};
+  const std::vector<int32_t> groups = {0, 1, 2, 3, 4}, tasks = {5, 6, 7, 8, 9};
+  const std::vector<float> loss = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+  ItemBatch b;
+  b.Add("v", DType::kF32, {5, 2}, v.data())
+      .AddBytes("blob", packed.data(), offsets)
+      .AddBytes("note", notes)
+      .Add("id", DType::kI64, {5}, ids.data())
+      .set_priorities(priorities)
+      .set_groups(groups)
+      .set_tasks(tasks)
+      .AddScores("loss", loss);
+  std::vector<Key> keys;
+  ASSERT_TRUE(t->Insert(b.Tail(3), &keys).ok());
+  ASSERT_EQ(keys.size(), 2u);
+  SampleBatch out;
+  ASSERT_EQ(*t->Get(keys, &out), 2u);
+  EXPECT_THAT(out.field("v")->values<float>(), ElementsAre(3, 3.5f, 4, 4.5f));
+  EXPECT_EQ(out.field("blob")->bytes(0), "dddd");
+  EXPECT_EQ(out.field("blob")->bytes(1), "eeeee");
+  EXPECT_EQ(out.field("note")->bytes(1), "n4");
+  EXPECT_THAT(out.field("id")->values<int64_t>(), ElementsAre(13, 14));
+  EXPECT_THAT(out.priorities(), ElementsAre(4, 5));
+  EXPECT_THAT(out.groups(), ElementsAre(3, 4));
+  EXPECT_THAT(out.tasks(), ElementsAre(8, 9));
+  Table::ScanCursor cursor;
+  ASSERT_EQ(*t->Scan(&cursor, 8, &out), 2u);
+  EXPECT_THAT(out.scores(), ElementsAre(0.4f, 0.5f));
+  // The tail past the last item holds none (its fields' first dimension is 0).
+  const ItemBatch none = b.Tail(5);
+  EXPECT_EQ(none.entries()[0].shape[0], 0);
+  EXPECT_TRUE(none.entries()[1].offsets.size() == 1 && none.priorities().empty());
+}
+
 TEST(TableTest, ItemBatchIsReusableAfterClear) {
   TableOptions o;
   o.schema = *Schema::Builder().Fixed("id", DType::kI32).Bytes("blob").Build();

@@ -37,7 +37,7 @@ absl::Status TableImpl::AwaitRoom(uint64_t bytes, absl::Time deadline) {
   };
   if (!ready()) {
     WakeWriter();
-    if (!mu_.AwaitWithDeadline(ready, deadline)) {
+    if (!mu_.AwaitInterruptibly(ready, deadline)) {
       return absl::DeadlineExceededError(
           absl::StrCat("table '", options_.name, "': timed out waiting for the storage writer (",
                        writes_.size(), " writes queued; DRAM frames full of unwritten items)"));

@@ -160,7 +160,7 @@ absl::Status TableImpl::AwaitDurable(uint64_t ticket, absl::Time deadline) {
   auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return writes_.durable(ticket) || !writes_.error().ok();
   };
-  if (!mu_.AwaitWithDeadline(done, deadline)) {
+  if (!mu_.AwaitInterruptibly(done, deadline)) {
     return absl::DeadlineExceededError(absl::StrCat(
         "table '", options_.name,
         "': timed out waiting for inserted items to be written (they are in the table, "

@@ -104,7 +104,7 @@ absl::StatusOr<size_t> RateLimiter::AcquireInserts(size_t n, absl::Time deadline
     ++insert_waits_;
     ++waiting_inserts_;
     const absl::Time start = absl::Now();
-    mu_->AwaitWithDeadline(
+    mu_->AwaitInterruptibly(
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return InsertReadyOrClosed(); }, deadline);
     insert_wait_time_ += absl::Now() - start;
     --waiting_inserts_;
@@ -140,7 +140,7 @@ absl::Status RateLimiter::AcquireSamples(size_t n, absl::Time deadline) {
     waited = true;
     ++waiting_samples_;
     const absl::Time start = absl::Now();
-    mu_->AwaitWithDeadline(
+    mu_->AwaitInterruptibly(
         [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return SampleReadyOrClosed(); }, deadline);
     sample_wait_time_ += absl::Now() - start;
     --waiting_samples_;

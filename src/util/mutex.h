@@ -13,6 +13,7 @@
 #ifndef STRATA_UTIL_MUTEX_H_
 #define STRATA_UTIL_MUTEX_H_
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "strata/interrupt.h"
 
 namespace strata::internal {
 
@@ -37,6 +39,24 @@ class ABSL_LOCKABLE Mutex {
     if (wake) cv_.notify_all();
   }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
+
+  // As AwaitWithDeadline, for a wait a caller blocks in: when the calling thread has an
+  // InterruptScope (strata/interrupt.h), waits in slices of kInterruptPoll and runs its check
+  // between them with the mutex released; once the scope is interrupted, returns cond() at once
+  // (as if the deadline had passed).
+  template <typename Cond>
+  bool AwaitInterruptibly(Cond cond, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+    InterruptScope* scope = InterruptScope::Current();
+    if (scope == nullptr) return AwaitWithDeadline(cond, deadline);
+    for (;;) {
+      if (scope->interrupted()) return cond();
+      if (AwaitWithDeadline(cond, std::min(deadline, absl::Now() + kInterruptPoll))) return true;
+      if (absl::Now() >= deadline) return false;
+      Unlock();  // the check may take other locks (the Python binding takes the GIL)
+      scope->Poll();
+      Lock();
+    }
+  }
 
   // Blocks, with the mutex released, until cond() holds or `deadline` passes; returns cond().
   // Requires the mutex held; holds it again on return. `cond` is called with the mutex held.

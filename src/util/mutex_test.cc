@@ -1,6 +1,8 @@
 #include "util/mutex.h"
 
+#include <atomic>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -33,6 +35,67 @@ TEST(MutexTest, AwaitTimesOutAtTheDeadline) {
   const absl::Duration waited = absl::Now() - start;
   EXPECT_GE(waited, absl::Milliseconds(29));
   EXPECT_LT(waited, absl::Seconds(2));
+}
+
+TEST(MutexTest, AnInterruptScopeEndsAWaitWithinAPollAndStaysInterrupted) {
+  Mutex mu;
+  std::atomic<int> polls{0};
+  std::atomic<bool> stop{false};
+  auto check = [](void* arg) {
+    auto* p = static_cast<std::pair<std::atomic<int>*, std::atomic<bool>*>*>(arg);
+    ++*p->first;
+    return p->second->load();
+  };
+  std::pair<std::atomic<int>*, std::atomic<bool>*> arg{&polls, &stop};
+  InterruptScope scope(check, &arg);
+  std::thread stopper([&] {
+    absl::SleepFor(absl::Milliseconds(120));
+    stop = true;
+  });
+  MutexLock l(&mu);
+  const absl::Time start = absl::Now();
+  // No deadline: only the check ends it, at the first poll after `stop`.
+  EXPECT_FALSE(mu.AwaitInterruptibly([] { return false; }, absl::InfiniteFuture()));
+  const absl::Duration waited = absl::Now() - start;
+  stopper.join();
+  EXPECT_TRUE(scope.interrupted());
+  EXPECT_GE(waited, absl::Milliseconds(110));
+  EXPECT_LT(waited, absl::Milliseconds(120) + 4 * kInterruptPoll);
+  EXPECT_GE(polls.load(), 2);
+  // Interrupted: later waits in the scope return at once, with their condition.
+  const absl::Time again = absl::Now();
+  EXPECT_FALSE(mu.AwaitInterruptibly([] { return false; }, absl::InfiniteFuture()));
+  EXPECT_TRUE(mu.AwaitInterruptibly([] { return true; }, absl::InfiniteFuture()));
+  EXPECT_LT(absl::Now() - again, absl::Milliseconds(20));
+}
+
+TEST(MutexTest, AwaitInterruptiblyWithoutAScopeIsAPlainWait) {
+  Mutex mu;
+  MutexLock l(&mu);
+  EXPECT_EQ(InterruptScope::Current(), nullptr);
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(mu.AwaitInterruptibly([] { return false; }, start + absl::Milliseconds(30)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(29));
+}
+
+TEST(MutexTest, AnUnfiredScopeWaitsUntilTheDeadlineAndScopesNest) {
+  Mutex mu;
+  int polls = 0;
+  InterruptScope outer(
+      +[](void*) { return true; }, nullptr);
+  {
+    InterruptScope inner(
+        +[](void* n) { return ++*static_cast<int*>(n) < 0; }, &polls);
+    EXPECT_EQ(InterruptScope::Current(), &inner);
+    MutexLock l(&mu);
+    const absl::Time start = absl::Now();
+    EXPECT_FALSE(mu.AwaitInterruptibly([] { return false; }, start + 3 * kInterruptPoll));
+    EXPECT_GE(absl::Now() - start, 3 * kInterruptPoll - absl::Milliseconds(1));
+    EXPECT_FALSE(inner.interrupted());
+    EXPECT_GE(polls, 2);
+  }
+  EXPECT_EQ(InterruptScope::Current(), &outer);
+  EXPECT_FALSE(outer.interrupted());  // never asked
 }
 
 TEST(MutexTest, ManyWaitersAllWake) {
