@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import collections.abc
 import threading
 import time
 
@@ -61,23 +62,88 @@ def test_import_strata_does_not_import_torch():
 
 def test_tensors_share_memory_with_the_batch(table):
     tb = next(st.batches(table, 8))
-    assert isinstance(tb, st.TensorBatch) and len(tb) == 8
+    assert isinstance(tb, st.TensorBatch) and tb.size == 8 and len(tb) == 3  # 3 fields
     obs = tb.batch["obs"]
     assert tb["obs"].data_ptr() == address(obs) == obs.base.address
     assert tb.obs is tb["obs"] and tb.obs.shape == (8, 4) and tb.obs.dtype == torch.float32
     assert tb.action.dtype == torch.int32
     tb.obs[0, 0] = -5.0  # writes through to the NumPy view
     assert tb.batch["obs"][0, 0] == -5.0
-    for name in ("weights", "probabilities", "priorities"):
+    for name in ("probabilities", "priorities"):
         t = getattr(tb, name)
         assert t.dtype == torch.float64 and t.data_ptr() == address(getattr(tb.batch, name))
-    assert tb.keys.dtype == torch.int64 and tb.keys.data_ptr() == address(tb.batch.keys)
-    np.testing.assert_array_equal(tb.keys.numpy().view(np.uint64), tb.batch.keys)
+    assert tb.weights.dtype == torch.float32  # a converted copy
+    np.testing.assert_allclose(tb.weights.numpy(), tb.batch.weights, rtol=1e-7)
+    keys = tb.item_keys
+    assert keys.dtype == torch.int64 and keys.device.type == "cpu"
+    assert keys.data_ptr() == address(tb.batch.keys)
+    np.testing.assert_array_equal(keys.numpy().view(np.uint64), tb.batch.keys)
     assert isinstance(tb.frame, strata.BytesColumn) and len(tb.frame) == 8
     assert "obs" in tb and "nope" not in tb
     with pytest.raises(AttributeError):
         tb.nope  # noqa: B018
-    assert "obs: (8, 4) float32" in repr(tb)
+    assert "obs: (8, 4) float32" in repr(tb) and "size=8" in repr(tb)
+
+
+def test_a_batch_is_a_mapping_of_its_fields(table):
+    tb = next(st.batches(table, 5))
+    assert isinstance(tb, collections.abc.Mapping)
+    d = dict(tb)
+    assert list(d) == ["obs", "action", "frame"] == list(tb) == list(tb.keys())
+    assert all(d[name] is tb.fields[name] for name in d)
+    assert [v is tb[k] for k, v in tb.items()] == [True] * 3
+    assert [v is d[k] for k, v in zip(d, tb.values())] == [True] * 3
+    assert tb.get("obs") is tb.obs and tb.get("nope") is None
+    with pytest.raises(KeyError):
+        tb["nope"]  # noqa: B018
+    # Migration: tb.keys is Mapping.keys now; the item keys are tb.item_keys.
+    assert callable(tb.keys) and not isinstance(tb.keys, torch.Tensor)
+    with pytest.raises(TypeError, match="item_keys"):
+        st.update_from_loss(table, tb.keys, torch.ones(5))
+    # Identity semantics (a tensor's == is elementwise): usable in sets, equal only to itself.
+    other = next(st.batches(table, 5))
+    assert tb == tb and tb != other and len({tb, other, tb}) == 2
+
+
+def test_weights_are_float32_unless_asked(table):
+    tb = next(st.batches(table, 6))
+    assert tb.weights.dtype == torch.float32
+    assert st.TensorBatch(table.sample(2)).weights.dtype == torch.float32
+    tb64 = st.to_tensors(table.sample(6), weights_dtype=torch.float64)
+    assert tb64.weights.dtype == torch.float64
+    assert tb64.weights.data_ptr() == address(tb64.batch.weights)  # zero-copy view
+    assert next(st.batches(table, 2, weights_dtype=torch.float64)).weights.dtype == torch.float64
+    data = st.ReplayDataset(table, 2, prefetch=2, num_batches=1, weights_dtype=torch.float64)
+    assert next(iter(data)).weights.dtype == torch.float64
+    assert tb64.probabilities.dtype == tb64.priorities.dtype == torch.float64
+    for bad in (torch.int32, "float32"):
+        with pytest.raises(ValueError, match="weights_dtype"):
+            st.batches(table, 2, weights_dtype=bad)
+        with pytest.raises(ValueError, match="weights_dtype"):
+            st.to_tensors(table.sample(2), weights_dtype=bad)
+
+
+def test_to_device(table):
+    tb = next(st.batches(table, 4, replacement=False, weights_dtype=torch.float64))
+    cpu = tb.to("cpu")
+    assert isinstance(cpu, st.TensorBatch) and cpu is not tb and cpu.batch is tb.batch
+    assert cpu.obs.data_ptr() == tb.obs.data_ptr()  # as Tensor.to: already there, no copy
+    assert cpu.size == 4 and cpu.weights.dtype == torch.float64
+    torch.testing.assert_close(cpu.priorities, tb.priorities)
+    # The meta device is a device the tensors really move to, without a GPU.
+    moved = tb.to(torch.device("meta"), non_blocking=True)
+    assert moved.device == torch.device("meta") and moved.size == 4 and list(moved) == list(tb)
+    for t in (moved.obs, moved.action, moved.weights, moved.probabilities, moved.priorities):
+        assert t.device.type == "meta"
+    assert (moved.obs.shape, moved.obs.dtype) == ((4, 4), torch.float32)
+    assert moved.weights.dtype == torch.float64 and moved.action.dtype == torch.int32
+    assert moved.frame is tb.frame  # bytes fields stay as they are
+    assert moved.item_keys.device.type == "cpu"  # keys go back to the table: stay on the CPU
+    assert torch.equal(moved.item_keys, tb.item_keys)
+    assert tb.obs.device.type == "cpu"  # the original is unchanged
+    # A moved batch still feeds back.
+    assert st.update_from_loss(table, tb.to("cpu"), torch.full((4,), 2.0)).applied == 4
+    np.testing.assert_allclose(table.get(tb.batch.keys).priorities, 2.0)
 
 
 def test_tensor_keeps_the_buffer_alive(table):
@@ -104,6 +170,8 @@ def test_every_dtype_converts_without_copy(dtype):
 def test_get_batches_have_no_weights(table):
     tb = st.to_tensors(table.get(table.sample(3).keys))
     assert tb.weights is None and tb.probabilities is None and tb.priorities.shape == (3,)
+    moved = tb.to("cpu")
+    assert moved.weights is None and moved.probabilities is None
 
 
 # --- Prefetcher
@@ -114,7 +182,7 @@ def test_prefetch_delivers_num_batches_of_valid_keys(table):
         got = list(it)
         assert it.prefetcher.stats() == {
             "sampled": 7, "delivered": 7, "queued": 0, "running": 0, "closed": True}
-    assert len(got) == 7 and all(len(b) == 16 and b.obs.shape == (16, 4) for b in got)
+    assert len(got) == 7 and all(b.size == 16 and b.obs.shape == (16, 4) for b in got)
     all_keys = np.concatenate([b.batch.keys for b in got])
     assert table.get(all_keys).missing.size == 0  # every key names a live item
     assert table.stats().sampled == 7 * 16
@@ -291,10 +359,28 @@ def test_update_from_loss_sets_priorities(table):
     # keys as a raw Batch, a numpy array or the int64 tensor; loss as (n, 1); no transform
     st.update_from_loss(table, tb.batch, np.full((10, 1), 0.5), transform=None)
     np.testing.assert_allclose(table.get(tb.batch.keys).priorities, 0.5)
-    st.update_from_loss(table, tb.keys, torch.full((10,), 3.0), transform=lambda v: v * 2)
+    st.update_from_loss(table, tb.item_keys, torch.full((10,), 3.0), transform=lambda v: v * 2)
     np.testing.assert_allclose(table.get(tb.batch.keys).priorities, 6.0)
     table.delete(tb.batch.keys[:1])
     assert st.update_from_loss(table, tb, torch.ones(10)).missing.tolist() == [0]
+
+
+def test_feedback_accepts_losses_that_require_grad(table):
+    tb = next(st.batches(table, 6, replacement=False))
+    w = torch.ones(6, requires_grad=True)
+    loss = w * torch.arange(6.0) - 2.0
+    assert loss.requires_grad
+    priorities = lambda: table.get(tb.batch.keys).priorities  # noqa: E731
+    st.update_from_loss(table, tb, loss)
+    np.testing.assert_allclose(priorities(), np.abs(np.arange(6.0) - 2))
+    st.update_from_loss(table, st.collate([tb]), loss + 3, transform=None)  # a collated batch
+    np.testing.assert_allclose(priorities(), np.arange(6.0) + 1)
+    st.update_from_loss(table, tb.item_keys, loss * 2 + 4, transform=None)  # the int64 keys
+    np.testing.assert_allclose(priorities(), 2 * np.arange(6.0))
+    st.update_from_loss(table, tb.batch, loss * -1, mode="priority")  # the NumPy Batch
+    np.testing.assert_allclose(priorities(), np.abs(np.arange(6.0) - 2))
+    loss.sum().backward()  # the graph is intact
+    torch.testing.assert_close(w.grad, torch.arange(6.0))
 
 
 def test_update_from_loss_errors(table):
@@ -319,7 +405,8 @@ def test_update_from_loss_scores():
         tb = next(st.batches(t, 10, replacement=False))
         n, missing = st.update_from_loss(t, tb, torch.arange(10.0), mode="score")
         assert n == 10 and missing.size == 0 and t.stats().score_updates == 10
-        st.update_from_loss(t, tb, torch.arange(10.0), mode="score", column="loss")
+        grad_loss = torch.arange(10.0, requires_grad=True) * 1.0
+        st.update_from_loss(t, tb, grad_loss, mode="score", column="loss")
         assert t.stats().score_updates == 20
         with pytest.raises(ValueError):
             st.update_from_loss(t, tb, torch.arange(10.0), mode="score", column="nope")
@@ -336,10 +423,105 @@ def test_dataset_through_a_dataloader(table):
     data = st.ReplayDataset(table, 8, prefetch=2, num_batches=5, timeout=5)
     assert isinstance(data, torch.utils.data.IterableDataset)
     got = list(torch.utils.data.DataLoader(data, batch_size=None))
-    assert len(got) == 5 and all(isinstance(b, st.TensorBatch) and len(b) == 8 for b in got)
+    assert len(got) == 5 and all(isinstance(b, st.TensorBatch) and b.size == 8 for b in got)
+    # The DataLoader rebuilds each Mapping (default_convert); the metadata comes through.
+    for b in got:
+        assert list(b) == ["obs", "action", "frame"] and b.weights.dtype == torch.float32
+        np.testing.assert_array_equal(b.item_keys.numpy().view(np.uint64), b.batch.keys)
+        assert b.obs.data_ptr() == address(b.batch["obs"])  # still zero-copy
+        assert st.update_from_loss(table, b, torch.ones(8)).applied > 0
     assert len(list(data)) == 5  # each iter() starts afresh
     with pytest.raises(ValueError):
         st.ReplayDataset(table, 0)
+
+
+def test_rebuilding_from_a_mapping(table):
+    tb = next(st.batches(table, 3))
+    again = st.TensorBatch(dict(tb))  # what torch does with a Mapping: same values, new object
+    assert again is not tb and again.batch is tb.batch and again.obs is tb.obs
+    assert torch.equal(again.item_keys, tb.item_keys) and torch.equal(again.weights, tb.weights)
+    with pytest.raises(TypeError, match="collate"):
+        st.TensorBatch({"obs": tb.obs.clone(), "action": tb.action, "frame": tb.frame})
+    with pytest.raises(TypeError):
+        st.TensorBatch({})
+
+
+def test_collate_concatenates_fields_and_metadata(table):
+    parts = [next(st.batches(table, n)) for n in (2, 3, 4)]
+    tb = st.collate(parts)
+    assert isinstance(tb, st.TensorBatch) and tb.size == 9 and len(tb) == 3 and tb.batch is None
+    assert torch.equal(tb.obs, torch.cat([p.obs for p in parts])) and tb.obs.shape == (9, 4)
+    assert tb.obs.data_ptr() != parts[0].obs.data_ptr()  # a copy
+    assert tb.action.dtype == torch.int32
+    assert tb.frame == [x for p in parts for x in p.frame.tolist()]
+    for name in ("item_keys", "weights", "probabilities", "priorities"):
+        t = getattr(tb, name)
+        assert torch.equal(t, torch.cat([getattr(p, name) for p in parts]))
+    assert tb.weights.dtype == torch.float32 and tb.item_keys.dtype == torch.int64
+    assert st.update_from_loss(table, tb, torch.arange(9.0)).applied > 0
+    keys = tb.item_keys.numpy().view(np.uint64)
+    got = table.get(keys[-4:]).priorities  # the last batch's keys (with replacement: repeats)
+    np.testing.assert_allclose(got[keys[-1] == keys[-4:]], 8.0)
+    again = st.collate([tb, tb.to("cpu")])  # collated batches collate again; lists of bytes too
+    assert again.size == 18 and again.frame == tb.frame * 2
+    gets = st.collate([st.to_tensors(table.get(p.batch.keys)) for p in parts])
+    assert gets.weights is None and gets.probabilities is None and gets.priorities.shape == (9,)
+
+
+def test_collate_errors(table):
+    tb = next(st.batches(table, 2))
+    with pytest.raises(ValueError):
+        st.collate([])
+    with pytest.raises(TypeError):
+        st.collate([tb, tb.batch])
+    with pytest.raises(ValueError, match="weights"):
+        st.collate([tb, st.to_tensors(table.get(tb.batch.keys))])
+    with strata.Table("other", {"obs": (np.float32, (4,))}, capacity=10) as t:
+        t.insert({"obs": np.zeros((3, 4), np.float32)})
+        with pytest.raises(ValueError, match="fields"):
+            st.collate([tb, st.to_tensors(t.sample(2))])
+
+
+class Items(torch.utils.data.Dataset):
+    """A map-style dataset of single items (TensorBatches of size 1)."""
+
+    def __init__(self, table, keys):
+        self.table, self.keys = table, keys
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __getitem__(self, i):
+        return st.to_tensors(self.table.get(self.keys[i:i + 1]))
+
+
+def test_dataloader_with_collate(table):
+    keys = table.sample(10, replacement=False).keys
+    loader = torch.utils.data.DataLoader(Items(table, keys), batch_size=4, collate_fn=st.collate)
+    got = list(loader)
+    assert [b.size for b in got] == [4, 4, 2] and all(isinstance(b, st.TensorBatch) for b in got)
+    np.testing.assert_array_equal(
+        np.concatenate([b.item_keys.numpy().view(np.uint64) for b in got]), keys)
+    expected = table.get(keys)
+    torch.testing.assert_close(torch.cat([b.obs for b in got]), torch.from_numpy(expected.obs))
+    assert [x for b in got for x in b.frame] == expected.frame.tolist()
+    # An iterable dataset of single sampled items, joined into batches of 8.
+    data = st.ReplayDataset(table, 1, num_batches=16, timeout=5)
+    got = list(torch.utils.data.DataLoader(data, batch_size=8, collate_fn=st.collate))
+    assert [b.size for b in got] == [8, 8] and got[0].weights.shape == (8,)
+    assert st.update_from_loss(table, got[0], torch.ones(8)).missing.size == 0
+
+
+def test_default_collate_gives_a_dict_of_stacked_fields(table):
+    with strata.Table("f", {"obs": (np.float32, (4,)), "action": np.int32}, capacity=10) as t:
+        keys = t.insert({"obs": np.arange(24, dtype=np.float32).reshape(6, 4),
+                         "action": np.arange(6, dtype=np.int32)})
+        got = list(torch.utils.data.DataLoader(Items(t, keys), batch_size=3))
+        assert len(got) == 2 and type(got[0]) is dict and list(got[0]) == ["obs", "action"]
+        assert got[0]["obs"].shape == (3, 1, 4) and got[0]["action"].shape == (3, 1)
+        assert torch.equal(got[1]["obs"].reshape(3, 4), torch.arange(12.0, 24).reshape(3, 4))
+    with pytest.raises(TypeError, match="BytesColumn"):  # bytes fields: use strata.torch.collate
+        list(torch.utils.data.DataLoader(Items(table, table.sample(4).keys), batch_size=2))
 
 
 def test_dataset_refuses_worker_processes(table, monkeypatch):
@@ -362,7 +544,7 @@ def test_prioritized_training_loop_learns():
         losses = []
         for batch in st.ReplayDataset(t, 64, prefetch=4, num_batches=300, timeout=5):
             per_sample = ((model(batch.x) - batch.y) ** 2).squeeze(1)
-            loss = (per_sample * batch.weights.float()).mean()
+            loss = (per_sample * batch.weights).mean()  # float32 weights
             opt.zero_grad()
             loss.backward()
             opt.step()
