@@ -44,6 +44,7 @@ absl::StatusOr<RepairReport> TableImpl::Repair(const TableOptions& options) {
 absl::Status TableImpl::OpenStorage() {
   SegmentStore::Recovered recovered;
   ASSIGN_OR_RETURN(segments_, SegmentStore::Open(StoreOptions(options_), &recovered));
+  absl::flat_hash_set<uint32_t> in_use;  // segments live items are located in: never dropped
   reader_ = NewAsyncReader(AsyncReaderOptions{});
   {
     MutexLock lock(&mu_);
@@ -65,9 +66,11 @@ absl::Status TableImpl::OpenStorage() {
     tier_counters_.reader = reader_->stats().backend;
     tier_counters_.bad_index_entries = recovered.bad_entries;
     if (recovered.existed) RETURN_IF_ERROR(Restore(recovered));
+    for (const auto& [segment, bytes] : live_bytes_) in_use.insert(segment);
   }
-  // Only once the recovered state is accepted does anything in the directory change.
-  RETURN_IF_ERROR(segments_->Start());
+  // Only once the recovered state is accepted does anything in the directory change. Start
+  // drops recovered segments that hold nothing (older versions left empty ones behind).
+  RETURN_IF_ERROR(segments_->Start(in_use));
   writer_ = std::thread([this] { WriterLoop(); });
   bool maintained;
   {

@@ -1333,5 +1333,118 @@ TEST_F(TierTest, ConcurrentInsertSampleDeleteKeepsInvariants) {
   EXPECT_TRUE(again->CheckInvariants().ok()) << again->CheckInvariants();
 }
 
+// Opening and closing a table without writing leaves no empty segment files behind: the active
+// segment is created by the first write, and a checkpoint with nothing new to seal rolls nothing.
+TEST_F(TierTest, OpeningAndClosingWithoutWritesAddsNoFiles) {
+  const TableOptions o = Tiered(mem_.get(), dir_, 10, 1000);
+  auto files = [&] {
+    auto c = mem_->GetChildren(dir_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    std::set<std::string> out;
+    if (c.ok()) out.insert(c->begin(), c->end());
+    return out;
+  };
+  auto segment_files = [&] {
+    std::set<std::string> out;
+    for (const std::string& f : files()) {
+      if (f.rfind("seg-", 0) == 0) out.insert(f);
+    }
+    return out;
+  };
+  for (int i = 0; i < 20; ++i) {
+    auto t = Open(o);
+    ASSERT_NE(t, nullptr);
+    t->Close();
+  }
+  EXPECT_EQ(segment_files(), std::set<std::string>{}) << ::testing::PrintToString(files());
+  EXPECT_LE(files().size(), 3u) << ::testing::PrintToString(files());  // LOCK, MANIFEST, ckpt
+  // With items stored: reopening neither adds segments nor loses items.
+  std::vector<Key> keys;
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(InsertIds(*t, 0, 300, &keys).ok());
+    t->Close();
+  }
+  const std::set<std::string> stored = files();
+  ASSERT_FALSE(segment_files().empty());
+  for (int i = 0; i < 20; ++i) {
+    auto t = Open(o);
+    ASSERT_NE(t, nullptr);
+    ASSERT_EQ(t->size(), 300u);
+    t->Close();
+  }
+  EXPECT_EQ(files().size(), stored.size()) << ::testing::PrintToString(files());
+  auto t = Open(o);
+  SampleBatch out;
+  auto got = t->Get(keys, &out);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(*got, 300u);
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+  // Writing again after the reopens starts a new segment, numbered above every file so far
+  // (file numbers are never reused).
+  auto number = [](const std::string& f) {  // seg-000012.data, meta-000015.ckpt
+    const size_t dash = f.find('-');
+    return dash == std::string::npos ? 0ul : std::stoul(f.substr(dash + 1, 6));
+  };
+  unsigned long highest = 0;
+  for (const std::string& f : files()) highest = std::max(highest, number(f));
+  const std::set<std::string> before = segment_files();
+  std::vector<Key> more;
+  ASSERT_TRUE(InsertIds(*t, 300, 10, &more).ok());
+  ASSERT_TRUE(t->Checkpoint().ok());
+  size_t added = 0;
+  for (const std::string& f : segment_files()) {
+    if (before.contains(f)) continue;
+    ++added;
+    EXPECT_GT(number(f), highest) << f;
+  }
+  EXPECT_EQ(added, 2u);  // one segment: its data and index files
+  t.reset();
+  auto again = Open(o);
+  EXPECT_EQ(again->size(), 310u);
+  EXPECT_TRUE(again->CheckInvariants().ok()) << again->CheckInvariants();
+}
+
+// Opening drops segments that hold nothing, but never one that live items are located in: a
+// segment whose files were both emptied (damaged) stays, and reading its items reports the loss.
+TEST_F(TierTest, OpeningKeepsAnEmptiedSegmentThatItemsAreLocatedIn) {
+  const TableOptions o = Tiered(mem_.get(), dir_, 10, 1000);
+  std::vector<Key> keys;
+  {
+    auto t = Open(o);
+    ASSERT_TRUE(InsertIds(*t, 0, 100, &keys).ok());
+    t->Close();
+  }
+  auto c = mem_->GetChildren(dir_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::vector<std::string> segment_files;
+  for (const std::string& f : *c) {
+    if (f.rfind("seg-", 0) == 0) segment_files.push_back(f);
+  }
+  ASSERT_EQ(segment_files.size(), 2u);  // one segment holds every item
+  for (const std::string& f : segment_files) {
+    auto w = mem_->NewWritableFile(dir_ + "/" + f, /*append=*/false);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  {
+    auto t = Open(o);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->size(), 100u);
+    for (const std::string& f : segment_files) EXPECT_TRUE(mem_->FileExists(dir_ + "/" + f)) << f;
+    SampleBatch out;
+    auto got = t->Get(keys, &out);
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+    EXPECT_EQ(t->size(), 0u);  // the lost items are removed
+    t->Close();
+  }
+  // No item is located there any more: the next open drops it, and opens cleanly.
+  auto t = Open(o);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->size(), 0u);
+  for (const std::string& f : segment_files) EXPECT_FALSE(mem_->FileExists(dir_ + "/" + f)) << f;
+  EXPECT_TRUE(t->CheckInvariants().ok()) << t->CheckInvariants();
+}
+
 }  // namespace
 }  // namespace strata

@@ -83,15 +83,33 @@ absl::StatusOr<std::unique_ptr<SegmentStore>> SegmentStore::Open(const Options& 
   return store;
 }
 
-absl::Status SegmentStore::Start() {
+absl::Status SegmentStore::Start(const absl::flat_hash_set<uint32_t>& in_use) {
   for (const std::string& c : leftovers_) RETURN_IF_ERROR(options_.env->DeleteFile(PathOf(c)));
   leftovers_.clear();
+  std::vector<uint32_t> no_data;  // recovered segments with an empty data file
   {
     MutexLock l(&mu_);
-    manifest_.obsolete.clear();  // deleted: the manifest StartSegment saves drops them
+    manifest_.obsolete.clear();  // deleted: the manifest saved below drops them
+    for (const SegmentInfo& seg : manifest_.segments) {
+      auto data = data_bytes_.find(seg.id);
+      if (!in_use.contains(seg.id) && data != data_bytes_.end() && data->second == 0) {
+        no_data.push_back(seg.id);
+      }
+    }
   }
-  // Never append to a recovered segment: its tail may be torn.
-  return StartSegment();
+  // Segments that hold neither a record nor an index entry (older versions started one at every
+  // open and every checkpoint): nothing to replay, nothing to read.
+  std::vector<uint32_t> empty;
+  for (uint32_t id : no_data) {
+    auto index = options_.env->GetFileSize(PathOf(SegmentIndexName(id)));
+    if (index.ok() && *index == 0) empty.push_back(id);
+  }
+  // Listed obsolete in a manifest that no longer lists them, then deleted: a crash in between
+  // leaves files the next open accounts for.
+  if (!empty.empty()) RETURN_IF_ERROR(DropSegments(empty));
+  // No segment is active: a recovered one is never appended to (its tail may be torn), and the
+  // first Append starts a new one, so an open without writes creates no segment file.
+  return SaveManifest();
 }
 
 absl::Status SegmentStore::AccountWithoutManifest(const std::vector<std::string>& children,
@@ -298,6 +316,26 @@ absl::Status SegmentStore::Recover(Recovered* recovered) {
   return absl::OkStatus();
 }
 
+void SegmentStore::SealActiveLocked() {
+  if (active_data_ == nullptr) return;
+  for (SegmentInfo& s : manifest_.segments) {
+    if (s.id == active_id_ && !s.sealed) {
+      s.sealed = true;
+      s.data_bytes = active_data_->size();
+      s.index_bytes = active_index_->size();
+    }
+  }
+}
+
+void SegmentStore::CloseActive() {
+  if (active_data_ != nullptr) active_data_->Close().IgnoreError();
+  if (active_index_ != nullptr) active_index_->Close().IgnoreError();
+  active_data_.reset();
+  active_index_.reset();
+  active_id_ = 0;
+  active_broken_ = false;
+}
+
 absl::Status SegmentStore::StartSegment() {
   Env* env = options_.env;
   uint32_t id;
@@ -319,13 +357,7 @@ absl::Status SegmentStore::StartSegment() {
   }
   {
     MutexLock l(&mu_);
-    for (SegmentInfo& s : manifest_.segments) {
-      if (s.id == active_id_ && !s.sealed && active_data_ != nullptr) {
-        s.sealed = true;
-        s.data_bytes = active_data_->size();
-        s.index_bytes = active_index_->size();
-      }
-    }
+    SealActiveLocked();
     manifest_.segments.push_back(SegmentInfo{
         .id = id, .alignment = options_.direct_io ? static_cast<uint32_t>(kDirectIoAlignment) : 1});
     segments_[id] = std::move(seg);
@@ -334,8 +366,7 @@ absl::Status SegmentStore::StartSegment() {
   // The manifest names the segment before anything is appended to it, so recovery never misses
   // an acknowledged record.
   RETURN_IF_ERROR(SaveManifest());
-  if (active_data_ != nullptr) active_data_->Close().IgnoreError();
-  if (active_index_ != nullptr) active_index_->Close().IgnoreError();
+  CloseActive();
   active_data_ = std::move(data);
   active_index_ = std::move(index);
   active_id_ = id;
@@ -364,8 +395,9 @@ absl::Status SegmentStore::Append(std::string_view records, std::vector<IndexEnt
           disk_bytes_, " bytes in segment files, ", records.size() + index_bytes, " more needed)"));
     }
   }
-  if (active_broken_ || (active_data_->size() > 0 &&
-                         active_data_->size() + records.size() > options_.segment_bytes)) {
+  if (active_data_ == nullptr || active_broken_ ||
+      (active_data_->size() > 0 &&
+       active_data_->size() + records.size() > options_.segment_bytes)) {
     RETURN_IF_ERROR(StartSegment());
   }
   const uint64_t base = active_data_->size();
@@ -412,8 +444,23 @@ absl::Status SegmentStore::Append(std::string_view records, std::vector<IndexEnt
 }
 
 absl::StatusOr<uint32_t> SegmentStore::Roll() {
-  RETURN_IF_ERROR(StartSegment());
-  return active_id_;
+  if (active_data_ != nullptr && !active_broken_ && active_data_->size() == 0 &&
+      active_index_->size() == 0) {
+    return active_id_;  // nothing in it yet: later appends still land in it or above
+  }
+  if (active_data_ != nullptr) {
+    {
+      MutexLock l(&mu_);
+      SealActiveLocked();
+    }
+    // Never appended to again, even if the manifest below is not saved (a later save records
+    // the seal).
+    CloseActive();
+    RETURN_IF_ERROR(SaveManifest());
+  }
+  // The next segment created takes a number at or above this one (numbers only grow).
+  MutexLock l(&mu_);
+  return manifest_.next_file_number;
 }
 
 absl::Status SegmentStore::WriteCheckpoint(std::string_view body, uint32_t first_uncovered) {

@@ -2,6 +2,10 @@
 // append-only segments (data + index), and metadata checkpoints. It knows records only as bytes
 // and index entries; what they mean is the table's business.
 //
+// Segments are created lazily: Start and Roll leave no segment active, and the first Append after
+// them creates one (a new file number), so opening, checkpointing and closing without writing
+// adds no segment files.
+//
 // Threads: one writer at a time calls Append / Roll / WriteCheckpoint (the table's writer
 // thread, or Close/Checkpoint while holding the table's writer mutex). Any thread may call
 // Segment() and read through the returned pin concurrently with appends. A pinned segment's
@@ -17,6 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "strata/env.h"
@@ -74,28 +79,36 @@ class SegmentStore {
   // checkpoint or index entry (naming the file and the entry); any Env error.
   //
   // Open only reads: the caller checks what was recovered, then calls Start, which deletes the
-  // leftovers and starts a new segment. A caller that refuses the recovered state changes
-  // nothing in the directory.
+  // leftovers and saves the manifest. A caller that refuses the recovered state changes nothing
+  // in the directory.
   static absl::StatusOr<std::unique_ptr<SegmentStore>> Open(const Options& options,
                                                             Recovered* recovered);
-  // Makes the directory writable: deletes the leftovers Open found, starts a new segment and
-  // saves the manifest. Call once, before any Append / Roll / WriteCheckpoint.
-  absl::Status Start();
+  // Makes the directory writable: deletes the leftovers Open found, drops the recovered segments
+  // that hold nothing (data and index files both empty, as older versions left one at every open
+  // and checkpoint) unless `in_use` names them (a live item located there: its file was damaged,
+  // and reading it reports the loss), and saves the manifest. Dropped segments are listed
+  // obsolete in a manifest before their files are deleted, as DropSegments does. No segment is
+  // active afterwards: a recovered one is never appended to (its tail may be torn), and the
+  // first Append creates a new one. Call once, before any Append / Roll / WriteCheckpoint.
+  absl::Status Start(const absl::flat_hash_set<uint32_t>& in_use = {});
   ~SegmentStore();
   // Lets another table open the directory (after the owner closed; no more writes).
   void ReleaseLock();
 
   // Appends `records` (back to back) to the active segment's data file and `entries` (one per
   // record, data_offset relative to the start of `records`; tombstones have length 0) to its
-  // index, rolling to a new segment first when the data would pass segment_bytes. On return
+  // index, starting a new segment first when none is active (after Start or Roll) or when the
+  // data would pass segment_bytes; the manifest names it before anything is appended. On return
   // entries[i].data_offset is absolute and *segment names the segment. Flushes (kFlush) or
   // syncs (kSync) both files before returning. On error the segment is abandoned: the next
   // Append starts a new one (a partial write is garbage the index never points to).
   absl::Status Append(std::string_view records, std::vector<IndexEntry>* entries,
                       uint32_t* segment);
 
-  // Seals the active segment and starts a new one; returns the new segment's id. Everything
-  // appended later lands in segments >= that id.
+  // Seals the active segment (recorded in the manifest) and leaves none active: the next Append
+  // starts a new one. Returns an id such that everything appended later lands in segments >= it:
+  // the next file number, or the active segment's own id when nothing was appended to it yet
+  // (then it stays active). With no segment active it does nothing and creates no file.
   absl::StatusOr<uint32_t> Roll();
 
   // Writes `body` as a new checkpoint covering every segment below `first_uncovered` (whose
@@ -108,7 +121,8 @@ class SegmentStore {
 
   // The entries of segment `id`'s index file, up to the first torn or corrupt one.
   absl::StatusOr<std::vector<IndexEntry>> ReadIndex(uint32_t id);
-  // Sizes of the data files of all live segments, and which one is being appended to.
+  // Sizes of the data files of all live segments, and which one is being appended to (0: none;
+  // file numbers start at 1).
   std::vector<SegmentInfo> segments() const ABSL_LOCKS_EXCLUDED(mu_);
   uint32_t active_segment() const { return active_id_; }
   // Recovery replays the index files of segments >= this id (the rest is in the checkpoint).
@@ -141,7 +155,13 @@ class SegmentStore {
                                 std::vector<std::string>* leftovers) ABSL_LOCKS_EXCLUDED(mu_);
   // Deletes files the manifest lists as obsolete and forgets them.
   absl::Status DeleteObsolete(const std::vector<std::string>& names) ABSL_LOCKS_EXCLUDED(mu_);
+  // Creates a new segment, names it in the manifest (sealing the active one, if any) and makes it
+  // the active one.
   absl::Status StartSegment() ABSL_LOCKS_EXCLUDED(mu_);
+  // Marks the active segment sealed in manifest_, with its file sizes (no-op without one).
+  void SealActiveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes the active segment's files; none is active afterwards.
+  void CloseActive();
   absl::Status SaveManifest() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
@@ -151,7 +171,7 @@ class SegmentStore {
   // Writer state (externally serialized: one writer at a time).
   std::unique_ptr<WritableFile> active_data_;
   std::unique_ptr<WritableFile> active_index_;
-  uint32_t active_id_ = 0;
+  uint32_t active_id_ = 0;  // 0: none (active_data_ is null)
   bool active_broken_ = false;
 
   mutable Mutex mu_;

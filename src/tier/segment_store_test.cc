@@ -134,8 +134,9 @@ TEST_F(SegmentStoreTest, MissingManifestWithOnlyEmptyLeftoversStartsFresh) {
   Write("MANIFEST.tmp", "half a manifest");
   auto s = MustOpen();
   EXPECT_FALSE(recovered_.existed);
-  EXPECT_THAT(Files(), UnorderedElementsAreArray({std::string(kLockFile), std::string("MANIFEST"),
-                                                  SegmentDataName(1), SegmentIndexName(1)}));
+  // No segment until the first append.
+  EXPECT_THAT(Files(),
+              UnorderedElementsAreArray({std::string(kLockFile), std::string("MANIFEST")}));
 }
 
 TEST_F(SegmentStoreTest, ManifestThatLeavesOutASegmentIsRefused) {
@@ -233,8 +234,8 @@ TEST_F(SegmentStoreTest, UnknownIndexFlagsAreRefusedNamingTheEntry) {
   uint32_t id = 0;
   {
     auto s = MustOpen();
-    id = s->active_segment();
     Append(s.get(), {1, 2});
+    id = s->active_segment();
   }
   std::string index = Read(SegmentIndexName(id));
   IndexEntry e;
@@ -251,8 +252,8 @@ TEST_F(SegmentStoreTest, TornTailOfTheActiveSegmentEndsItsIndex) {
   uint32_t id = 0;
   {
     auto s = MustOpen();
-    id = s->active_segment();
     Append(s.get(), {1, 2, 3});
+    id = s->active_segment();
   }
   // The data of the last record never made it (the index entry did).
   Write(SegmentDataName(id), Read(SegmentDataName(id)).substr(0, 16));
@@ -265,8 +266,8 @@ TEST_F(SegmentStoreTest, EntriesOfASealedSegmentPastItsDataAreKept) {
   uint32_t id = 0;
   {
     auto s = MustOpen();
-    id = s->active_segment();
     Append(s.get(), {1, 2, 3});
+    id = s->active_segment();
     ASSERT_TRUE(s->Roll().ok());  // seals it
   }
   Write(SegmentDataName(id), Read(SegmentDataName(id)).substr(0, 16));  // truncated later
@@ -284,7 +285,7 @@ TEST_F(SegmentStoreTest, DurabilityNoneDiscardsOnlyATableThatPromisedNothing) {
   {
     auto s = MustOpen(Durability::kNone);
     EXPECT_FALSE(recovered_.existed);
-    EXPECT_EQ(Files().size(), 4u);  // LOCK, MANIFEST, one fresh segment
+    EXPECT_EQ(Files().size(), 2u);  // LOCK, MANIFEST: no segment until the first append
   }
   ASSERT_TRUE(env_->DeleteFile(dir_ + "/MANIFEST").ok());
   {
@@ -298,14 +299,120 @@ TEST_F(SegmentStoreTest, DurabilityNoneDiscardsOnlyATableThatPromisedNothing) {
 
 TEST_F(SegmentStoreTest, DroppedSegmentsAreListedObsoleteUntilDeleted) {
   auto s = MustOpen();
-  const uint32_t first = s->active_segment();
   Append(s.get(), {1});
+  const uint32_t first = s->active_segment();
   ASSERT_TRUE(s->Roll().ok());
   ASSERT_TRUE(s->DropSegments({first}).ok());
   EXPECT_FALSE(env_->FileExists(dir_ + "/" + SegmentDataName(first)));
   s.reset();
   auto again = MustOpen();
   EXPECT_TRUE(recovered_.entries.empty());
+}
+
+// Opening and closing without writing (each close checkpoints, as a table's does) adds no
+// segment files and no manifest entries: the active segment is created by the first Append.
+TEST_F(SegmentStoreTest, OpenAndCloseWithoutWritesLeavesNoEmptySegments) {
+  for (int i = 0; i < 20; ++i) {
+    auto s = MustOpen();
+    ASSERT_NE(s, nullptr);
+    auto first = s->Roll();
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_TRUE(s->WriteCheckpoint("body", *first).ok());
+  }
+  // LOCK, MANIFEST and one checkpoint.
+  EXPECT_EQ(Files().size(), 3u) << ::testing::PrintToString(Files());
+  EXPECT_TRUE(ReadManifest().segments.empty());
+}
+
+// A roll with no segment active creates nothing, yet still bounds what recovery replays: what is
+// appended after the checkpoint lands in a new segment at or above replay_from, numbered above
+// every file so far.
+TEST_F(SegmentStoreTest, RollWithoutAnActiveSegmentStillCoversLaterAppends) {
+  {
+    auto s = MustOpen();
+    Append(s.get(), {1});
+    const uint32_t written = s->active_segment();
+    auto first = s->Roll();
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_GT(*first, written);
+    EXPECT_EQ(s->active_segment(), 0u);
+    ASSERT_TRUE(s->WriteCheckpoint("one", *first).ok());
+    const std::vector<std::string> files = Files();
+    auto second = s->Roll();  // nothing appended since: no file, no manifest entry
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_GT(*second, *first);  // the checkpoint took *first
+    EXPECT_THAT(Files(), UnorderedElementsAreArray(files));
+    ASSERT_TRUE(s->WriteCheckpoint("two", *second).ok());
+    const Manifest m = ReadManifest();
+    EXPECT_EQ(m.replay_from, *second);
+    ASSERT_EQ(m.segments.size(), 1u);
+    EXPECT_TRUE(m.segments[0].sealed);
+    // An append of nothing starts a segment; a roll then keeps it (later appends land in it).
+    std::vector<IndexEntry> none;
+    uint32_t segment = 0;
+    ASSERT_TRUE(s->Append("", &none, &segment).ok());
+    EXPECT_GT(segment, ParseFileName(m.checkpoint).number);
+    auto third = s->Roll();
+    ASSERT_TRUE(third.ok()) << third.status();
+    EXPECT_EQ(*third, segment);
+    Append(s.get(), {2});
+    EXPECT_EQ(s->active_segment(), segment);
+    // Gone without a checkpoint, as in a crash.
+  }
+  auto s = MustOpen();
+  EXPECT_EQ(recovered_.checkpoint, "two");
+  ASSERT_EQ(recovered_.entries.size(), 1u);
+  EXPECT_EQ(recovered_.entries[0].entry.key, 2u);
+}
+
+// Segments that hold nothing, as older versions left one at every open and checkpoint, are
+// dropped by Start: listed obsolete in the manifest, then deleted. One with an index entry (a
+// tombstone) or one a live item is located in (the caller says so) is kept.
+TEST_F(SegmentStoreTest, EmptySegmentsFromOlderVersionsAreDropped) {
+  uint32_t records = 0;
+  uint32_t tombstones = 0;
+  {
+    auto s = MustOpen();
+    Append(s.get(), {1});
+    records = s->active_segment();
+    ASSERT_TRUE(s->Roll().ok());
+    std::vector<IndexEntry> tombstone = {IndexEntry{.flags = IndexEntry::kTombstone, .key = 7}};
+    ASSERT_TRUE(s->Append("", &tombstone, &tombstones).ok());
+  }
+  // As older versions left it: empty segments listed in the manifest.
+  Manifest m = ReadManifest();
+  std::vector<uint32_t> empty;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t id = m.next_file_number++;
+    Write(SegmentDataName(id), "");
+    Write(SegmentIndexName(id), "");
+    m.segments.push_back(SegmentInfo{.id = id, .sealed = i % 2 == 0, .alignment = 1});
+    empty.push_back(id);
+  }
+  WriteManifest(m);
+  {
+    // A live item located in empty[3] (its data file was damaged): the caller keeps it.
+    auto s = Open();
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->Start({empty[3]}).ok());
+    for (uint32_t id : {empty[0], empty[1], empty[2]}) {
+      EXPECT_FALSE(env_->FileExists(dir_ + "/" + SegmentDataName(id))) << id;
+      EXPECT_FALSE(env_->FileExists(dir_ + "/" + SegmentIndexName(id))) << id;
+    }
+    EXPECT_TRUE(env_->FileExists(dir_ + "/" + SegmentDataName(empty[3])));
+    const Manifest after = ReadManifest();
+    std::vector<uint32_t> ids;
+    for (const SegmentInfo& seg : after.segments) ids.push_back(seg.id);
+    EXPECT_EQ(ids, (std::vector<uint32_t>{records, tombstones, empty[3]}));
+    EXPECT_TRUE(after.obsolete.empty());
+    EXPECT_EQ(after.next_file_number, m.next_file_number);  // numbers are never reused
+  }
+  auto s = MustOpen();  // nothing keeps it now
+  EXPECT_FALSE(env_->FileExists(dir_ + "/" + SegmentDataName(empty[3])));
+  ASSERT_EQ(recovered_.entries.size(), 2u);
+  EXPECT_EQ(recovered_.entries[0].entry.key, 1u);
+  EXPECT_EQ(recovered_.entries[1].entry.key, 7u);
+  EXPECT_EQ(ReadManifest().segments.size(), 2u);
 }
 
 }  // namespace
