@@ -90,6 +90,25 @@ inline bool Representable(T v, DType to) {
 
 // Whether `a`'s elements are numbers this file reads: native-order bool, integers of 1 to 8
 // bytes, and float16/32/64 (not str, bytes, object, complex, longdouble, ...).
+// A torch.Tensor as the NumPy array over its memory (detached, on the CPU): tensors follow
+// exactly the rules of NumPy arrays (their own dtype and shape; a tensor that requires grad is
+// detached, as a loss fed back is). Anything else comes back as it is. Never imports torch: a
+// tensor exists only once the user imported it.
+inline py::object TensorAsArray(py::handle value, const std::string& what) {
+  static PyObject* modules = PyImport_GetModuleDict();  // sys.modules, borrowed
+  PyObject* torch = PyDict_GetItemString(modules, "torch");
+  if (torch == nullptr) return py::reinterpret_borrow<py::object>(value);
+  py::object tensor_type = py::reinterpret_borrow<py::object>(torch).attr("Tensor");
+  if (!py::isinstance(value, tensor_type)) return py::reinterpret_borrow<py::object>(value);
+  try {
+    return value.attr("detach")().attr("cpu")().attr("numpy")();
+  } catch (py::error_already_set& e) {
+    const std::string why = e.what();
+    throw py::value_error(what + ": cannot read this tensor as an array (" +
+                          why.substr(0, why.find('\n')) + ")");
+  }
+}
+
 inline bool IsNumberArray(const py::array& a) {
   const py::dtype dt = a.dtype();
   if (dt.byteorder() == '>') return false;

@@ -189,8 +189,10 @@ inline py::array ConvertValue(const FieldInfo& f, py::handle value) {
   return CastTo(a, f.dtype);
 }
 
-inline void AddFixed(const FieldInfo& f, py::handle value, ItemBatch* batch, Keepalive* keep,
+inline void AddFixed(const FieldInfo& f, py::handle value_in, ItemBatch* batch, Keepalive* keep,
                      int64_t* n) {
+  const py::object held = TensorAsArray(value_in, Cat("field '", f.name, "'"));
+  const py::handle value = held;
   py::array arr = NoArray();
   DType dtype = f.dtype;
   if (py::isinstance<py::array>(value)) {
@@ -278,7 +280,10 @@ inline void AddVariable(const FieldInfo& f, py::handle value, ItemBatch* batch, 
 // an array-like of n values, converted exactly (see ConvertValue): groups=1.5 is refused, not
 // truncated. Whether there are n values is the core's check.
 template <typename T>
-inline absl::Span<const T> MetaSpan(py::handle obj, const char* what, int64_t n, Keepalive* keep) {
+inline absl::Span<const T> MetaSpan(py::handle obj_in, const char* what, int64_t n,
+                                    Keepalive* keep) {
+  const py::object held = TensorAsArray(obj_in, what);
+  const py::handle obj = held;
   static_assert(std::is_same_v<T, double> || std::is_same_v<T, float> ||
                 std::is_same_v<T, int32_t>);
   constexpr DType kTo = std::is_same_v<T, double>  ? DType::kF64
@@ -321,8 +326,48 @@ inline absl::Span<const T> MetaSpan(py::handle obj, const char* what, int64_t n,
   return s;
 }
 
-inline py::array_t<uint64_t> KeysArray(py::handle obj) {
-  auto a = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(obj);
+// One key from a Python int or NumPy integer (not a bool or float); `where` names it in errors.
+inline uint64_t KeyValue(py::handle item, const std::string& where) {
+  if (PyBool_Check(item.ptr()) || !PyIndex_Check(item.ptr())) {
+    throw py::type_error(
+        Cat(where, " is ", TypeName(item), "; keys are integers (as insert returns them)"));
+  }
+  py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(item.ptr()));
+  if (!index) throw py::error_already_set();
+  const unsigned long long v = PyLong_AsUnsignedLongLong(index.ptr());
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw py::value_error(Cat(where, " is ", Str(py::repr(item)), ", not a key (0 .. 2**64-1)"));
+  }
+  return v;
+}
+
+// Keys: an integer, a list or tuple of integers (each converted exactly: mixing Python ints and
+// NumPy uint64 keys would make NumPy read the list as float64), or an integer array or tensor
+// (uint64, or int64 as torch holds them). A float or bool is refused, never truncated into
+// another item's key.
+inline py::array_t<uint64_t> KeysArray(py::handle obj_in) {
+  const py::object obj = TensorAsArray(obj_in, "keys");
+  if (PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr())) {
+    const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
+    py::array_t<uint64_t> out(static_cast<py::ssize_t>(seq.size()));
+    uint64_t* p = out.mutable_data();
+    for (size_t i = 0; i < seq.size(); ++i) p[i] = KeyValue(seq[i], Cat("keys[", i, "]"));
+    return out;
+  }
+  if (!py::isinstance<py::array>(obj) && PyIndex_Check(obj.ptr())) {
+    py::array_t<uint64_t> out(1);
+    out.mutable_data()[0] = KeyValue(obj, "key");
+    return out;
+  }
+  py::array natural = py::array::ensure(obj);
+  if (!natural ||
+      (natural.size() > 0 && natural.dtype().kind() != 'u' && natural.dtype().kind() != 'i')) {
+    throw py::type_error(
+        Cat("keys must be integer keys (as insert returns them), got ",
+            natural ? Cat("an array of ", Str(py::str(natural.dtype()))) : TypeName(obj)));
+  }
+  auto a = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(natural);
   if (!a) throw py::value_error("keys must be an integer or a 1-D array of integer keys");
   if (a.ndim() > 1) throw py::value_error(Cat("keys must be 1-D, got ", a.ndim(), " dimensions"));
   return a;
