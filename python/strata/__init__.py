@@ -45,7 +45,9 @@ table, holds a table with another schema or of an unknown format version, or an 
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
+import re
 from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
@@ -76,6 +78,71 @@ from ._strata import (
     SwapController,
     Uniform,
 )
+
+# --- Wrong argument types, said in words -------------------------------------------------------
+# pybind11 answers a call with a wrong argument type with its overload signatures; the functions
+# and methods below say instead which argument is wrong and what it accepts.
+
+_SIGNATURE = re.compile(r"^\s*1\. \((.*)\) ->", re.MULTILINE)
+_ACCEPTS = {
+    "int": ((numbers.Integral,), "an int"),
+    "float": ((numbers.Real,), "a number"),
+    "bool": ((bool, np.bool_), "a bool"),
+    "str": ((str,), "a str"),
+}
+
+
+def _explain_types(name: str, message: str, args: tuple, kwargs: dict) -> Optional[str]:
+    """The wrong argument of a call pybind11 refused, from the signature in `message`."""
+    found = _SIGNATURE.search(message)
+    if found is None:
+        return None
+    params = []
+    for part in re.split(r",\s*(?![^\[]*\])", found.group(1)):
+        if part.strip() in ("*", "/") or ":" not in part:
+            continue
+        pname, rest = part.split(":", 1)
+        params.append((pname.strip(), rest.split("=")[0].strip()))
+    positional = [p for p in params if p[0] != "self"]
+    given = list(zip(positional, args[1:] if params and params[0][0] == "self" else args))
+    given += [((k, dict(params).get(k, "")), v) for k, v in kwargs.items()]
+    for (pname, ptype), value in given:
+        accepted = _ACCEPTS.get(ptype)
+        if accepted is None:
+            continue
+        types, words = accepted
+        if ptype != "bool" and isinstance(value, (bool, np.bool_)):
+            pass  # a bool is not a number here
+        elif isinstance(value, types):
+            continue
+        return f"{name}(): {pname} must be {words}, got {type(value).__name__} ({value!r})"
+    return None
+
+
+def _friendly_types(fn: Any, name: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as e:
+            message = str(e)
+            if "incompatible function arguments" not in message:
+                raise
+            said = _explain_types(name, message, args, kwargs)
+            if said is None:
+                raise
+            raise TypeError(said) from None
+
+    call.__name__ = getattr(fn, "__name__", name)
+    call.__qualname__ = getattr(fn, "__qualname__", name)
+    call.__doc__ = getattr(fn, "__doc__", None)
+    call.__wrapped__ = fn
+    return call
+
+
+for _name in ("Fifo", "GroupBalanced", "Lifo", "MaxHeap", "MinHeap", "MinSize", "Prioritized",
+              "Queue", "SampleToInsertRatio", "Stack", "Uniform"):
+    globals()[_name] = _friendly_types(globals()[_name], _name)
+del _name
 
 __version__ = "0.1.0"
 
@@ -444,6 +511,16 @@ _DEFAULT_REMOVER = Fifo()
 _STORAGE = _strata._storage_option_defaults()
 
 
+def _count(arg: str, value: Any) -> int:
+    """`value` as a count >= 0: an int (or NumPy integer), never a float, bool or str rounded or
+    parsed into one."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{arg} must be an int, got {type(value).__name__} ({value!r})")
+    if value < 0:
+        raise ValueError(f"{arg} must be >= 0, got {value}")
+    return int(value)
+
+
 class Table(_strata.TableCore):
     """A named, bounded collection of items under a schema, sampled and evicted by selectors and
     paced by a rate limiter.
@@ -551,21 +628,21 @@ class Table(_strata.TableCore):
         super().__init__()
         if not isinstance(schema, Schema):
             schema = Schema(schema)
-        for arg, value in (("capacity", capacity), ("max_bytes", max_bytes),
-                           ("max_times_sampled", max_times_sampled), ("seed", seed)):
-            if int(value) < 0:
-                raise ValueError(f"{arg} must be >= 0, got {value}")
+        capacity, max_bytes, max_times_sampled, seed = (
+            _count(arg, value) for arg, value in (
+                ("capacity", capacity), ("max_bytes", max_bytes),
+                ("max_times_sampled", max_times_sampled), ("seed", seed)))
         self._open(
             name,
             schema._core,
-            int(capacity),
-            int(max_bytes),
+            capacity,
+            max_bytes,
             Uniform() if sampler is None else sampler,
             remover,
             insertion,
             MinSize(1) if rate_limiter is None else rate_limiter,
-            int(max_times_sampled),
-            int(seed),
+            max_times_sampled,
+            seed,
             # Checked and mapped onto TableOptions by one table in C++ (table_core.h).
             {
                 "storage_dir": storage_dir,
@@ -698,3 +775,9 @@ class Table(_strata.TableCore):
             return f"Table({self.name!r}, {self._schema!r}, size={len(self)}, capacity={self.capacity})"
         except TypeError:  # __init__ raised
             return "Table(<not initialized>)"
+
+
+for _name, _method in vars(_strata.TableCore).items():
+    if not _name.startswith("_") and callable(_method) and _name not in vars(Table):
+        setattr(Table, _name, _friendly_types(_method, f"Table.{_name}"))
+del _name, _method

@@ -35,6 +35,20 @@ struct StorageOption {
 
 inline std::string TypeName(py::handle v) { return Str(py::type::of(v).attr("__name__")); }
 
+// A message of the core about TableOptions fields ("options.max_items must be ...") in the names
+// of strata.Table's arguments: `options.` dropped, and the one field whose argument has another
+// name renamed (max_items: capacity).
+inline std::string PythonOptionNames(std::string_view message) {
+  static constexpr std::pair<std::string_view, std::string_view> kRenamed[] = {
+      {"options.max_items", "capacity"}};
+  std::string out(message);
+  for (const auto& [cpp, python] : kRenamed) {
+    for (size_t at; (at = out.find(cpp)) != std::string::npos;) out.replace(at, cpp.size(), python);
+  }
+  for (size_t at; (at = out.find("options.")) != std::string::npos;) out.erase(at, 8);
+  return out;
+}
+
 // A Python int (or anything with __index__, e.g. a NumPy integer; not a float or a bool) that fits
 // a uint64_t.
 inline uint64_t ToU64(const char* name, py::handle v) {

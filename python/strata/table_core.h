@@ -108,8 +108,13 @@ class TableCore {
       py::gil_scoped_release release;
       t = Table::Create(std::move(o));
     }
-    if (!t.ok() && with_storage) RaiseOpenStatus(t.status());
-    table_ = ValueOrRaise(std::move(t));
+    if (!t.ok()) {
+      // The core names TableOptions fields ("options.max_items"); say the arguments' names.
+      const absl::Status s(t.status().code(), PythonOptionNames(std::string(t.status().message())));
+      if (with_storage) RaiseOpenStatus(s);
+      RaiseStatus(s);
+    }
+    table_ = std::move(t).value();
     for (const FieldSpec& f : schema.fields()) {
       fields_.push_back({f.name, f.dtype, f.shape, f.variable});
     }

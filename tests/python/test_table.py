@@ -435,7 +435,7 @@ def test_full_without_remover_raises_full_error():
 
 def test_table_option_errors():
     s = {"x": np.float32}
-    with pytest.raises(ValueError, match="max_items"):
+    with pytest.raises(ValueError, match=r"^capacity must be in \[1, "):  # the argument's name
         strata.Table("t", s, capacity=0)
     with pytest.raises(ValueError, match="capacity must be >= 0"):
         strata.Table("t", s, capacity=-1)
@@ -735,3 +735,33 @@ def test_scan_returns_every_live_item_once_with_scores():
     with pytest.raises(ValueError, match="max_items must be in"):
         next(t.scan(chunk=2**40))
     assert list(strata.Table("empty", {"x": np.float32}, capacity=4).scan()) == []
+
+
+def test_wrong_types_name_the_argument_and_what_it_accepts():
+    s = {"x": np.float32}
+    # Never rounded or parsed into a count.
+    for arg, value, got in [("capacity", 10.5, "float"), ("capacity", "10", "str"),
+                            ("capacity", True, "bool"), ("seed", 1.5, "float"),
+                            ("max_bytes", 2.0, "float"), ("max_times_sampled", "1", "str")]:
+        with pytest.raises(TypeError, match=rf"^{arg} must be an int, got {got}"):
+            strata.Table("t", s, **{arg: value})
+    assert strata.Table("t", s, capacity=np.int64(5)).capacity == 5
+    # pybind11's signature dump is replaced by the argument and what it accepts.
+    t = strata.Table("t", s, capacity=10)
+    cases = [
+        (lambda: t.resize(1.5), r"^Table.resize\(\): capacity must be an int, got float \(1.5\)$"),
+        (lambda: strata.Prioritized("a"), r"^Prioritized\(\): alpha must be a number, got str"),
+        (lambda: strata.Prioritized(beta=None), r"^Prioritized\(\): beta must be a number, got Non"),
+        (lambda: strata.MinSize(2.5), r"^MinSize\(\): min_size must be an int, got float"),
+        (lambda: strata.SampleToInsertRatio("x", 1, 2),
+         r"^SampleToInsertRatio\(\): samples_per_insert must be a number, got str"),
+    ]
+    for call, message in cases:
+        with pytest.raises(TypeError, match=message) as e:
+            call()
+        assert "incompatible function arguments" not in str(e.value)
+    # The wrapped calls still work, with their docs.
+    assert "alpha=0.5" in repr(strata.Prioritized(0.5))
+    assert "alpha" in strata.Prioritized.__doc__
+    t.resize(5)
+    assert t.stats().capacity == 5
