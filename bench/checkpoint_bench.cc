@@ -12,16 +12,29 @@
 #include <algorithm>
 #include <atomic>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "command_line.h"
 #include "harness.h"
 #include "strata/table.h"
+
+ABSL_FLAG(std::optional<uint64_t>, items, std::nullopt, "items in the table; unset: 1M, --toy 20K");
+ABSL_FLAG(std::optional<uint32_t>, checkpoints, std::nullopt,
+          "checkpoints taken back to back under load; unset: 5, --toy 2");
+ABSL_FLAG(std::optional<double>, seconds, std::nullopt,
+          "seconds of load without checkpoints; unset: 3, --toy 0.2");
+ABSL_FLAG(bool, toy, false, "a small table and short phases, for CI: its figures mean nothing");
 
 namespace strata {
 namespace {
@@ -37,7 +50,7 @@ void Check(const absl::Status& s, const char* what) {
 
 struct Flags {
   uint64_t items = 1'000'000;
-  int checkpoints = 5;
+  uint32_t checkpoints = 5;
   double seconds = 3;
   bool toy = false;
 };
@@ -99,35 +112,41 @@ void Print(const char* name, const Phase& p) {
       p.sample.Quantile(0.999) * 1e3, p.insert.Quantile(1.0) * 1e3, p.insert.Quantile(0.999) * 1e3);
 }
 
-int Main(int argc, char** argv) {
+[[noreturn]] void BadUsage(const std::string& message) {
+  std::fprintf(stderr, "checkpoint_bench: %s; see --help\n", message.c_str());
+  std::exit(2);
+}
+
+// Parses the flags; --toy sets the defaults of the others. Debian's absl (20220623) ends --help
+// with exit code 1, so the usage flags (--help, --helpfull, ...) are handled here: they print and
+// exit 0.
+Flags ParseFlags(int argc, char** argv) {
+  const std::vector<std::string> args = bench::ParseCommandLine(
+      argc, argv,
+      "how long a checkpoint makes sampling and inserting wait (C1 in docs/benchmarks.md).\n"
+      "usage: checkpoint_bench [--items N] [--checkpoints K] [--seconds S] [--toy]",
+      "checkpoint_bench.cc");
+  if (!args.empty()) BadUsage("unexpected argument '" + args[0] + "'");
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&] {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return std::string(argv[++i]);
-    };
-    if (a == "--items") {
-      f.items = std::stoull(next());
-    } else if (a == "--checkpoints") {
-      f.checkpoints = std::stoi(next());
-    } else if (a == "--seconds") {
-      f.seconds = std::stod(next());
-    } else if (a == "--toy") {
-      f.toy = true;
-      f.items = 20'000;
-      f.checkpoints = 2;
-      f.seconds = 0.2;
-    } else {
-      std::fprintf(stderr,
-                   "usage: checkpoint_bench [--items N] [--checkpoints K] "
-                   "[--seconds S] [--toy]\n");
-      return 2;
-    }
+  if (absl::GetFlag(FLAGS_toy)) {
+    f.toy = true;
+    f.items = 20'000;
+    f.checkpoints = 2;
+    f.seconds = 0.2;
   }
+  f.items = absl::GetFlag(FLAGS_items).value_or(f.items);
+  f.checkpoints = absl::GetFlag(FLAGS_checkpoints).value_or(f.checkpoints);
+  f.seconds = absl::GetFlag(FLAGS_seconds).value_or(f.seconds);
+  if (f.items == 0) BadUsage("--items must be at least 1");
+  if (f.checkpoints == 0) BadUsage("--checkpoints must be at least 1");
+  if (!(f.seconds > 0) || !std::isfinite(f.seconds)) {
+    BadUsage("--seconds must be a positive number of seconds");
+  }
+  return f;
+}
+
+int Main(int argc, char** argv) {
+  const Flags f = ParseFlags(argc, argv);
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("strata-checkpoint-bench-" + std::to_string(getpid())))
                               .string();
@@ -181,7 +200,7 @@ int Main(int argc, char** argv) {
     {
       std::thread load([&] { busy = RunLoad(table, &stop); });
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      for (int k = 0; k < f.checkpoints; ++k) {
+      for (uint32_t k = 0; k < f.checkpoints; ++k) {
         const double t0 = NowSeconds();
         Check(table.Checkpoint(), "Checkpoint");
         durations.push_back(NowSeconds() - t0);

@@ -8,13 +8,20 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "command_line.h"
 #include "harness.h"
 #include "strata/table.h"
 #include "util/mmap_region.h"
+
+ABSL_FLAG(bool, toy, false,
+          "shrink every size, for CI: proves the workloads run, its figures mean nothing");
 
 namespace strata::bench {
 namespace {
@@ -277,20 +284,30 @@ void Mem() {
   }
 }
 
+std::vector<std::string> ParseFlags(int argc, char** argv) {
+  return ParseCommandLine(
+      argc, argv,
+      "the named workloads of ../shared/design/workloads.md, run against the C++ API.\n"
+      "usage: strata_bench [--toy] [w1|w2|w3|w4|mem|all]...   (no workload: all)",
+      "strata_bench.cc");
+}
+
 }  // namespace
 }  // namespace strata::bench
 
 int main(int argc, char** argv) {
   using namespace strata::bench;
+  const std::vector<std::string> which_args = ParseFlags(argc, argv);
+  g_toy = absl::GetFlag(FLAGS_toy);
   std::vector<std::string> which;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--toy") {
-      g_toy = true;
-    } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "mem" || a == "all") {
+  for (const std::string& a : which_args) {
+    if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "mem" || a == "all") {
       which.push_back(a);
     } else {
-      std::fprintf(stderr, "usage: strata_bench [--toy] [w1|w2|w3|w4|mem|all]...\n");
+      std::fprintf(stderr,
+                   "strata_bench: unknown workload '%s' (expected w1, w2, w3, w4, mem or all); "
+                   "see --help\n",
+                   a.c_str());
       return 2;
     }
   }

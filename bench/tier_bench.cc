@@ -43,12 +43,18 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "cartpole_frames.h"
+#include "command_line.h"
 #include "harness.h"
 #include "io/async_reader.h"
 #include "strata/env.h"
@@ -58,6 +64,20 @@
 #ifndef STRATA_TIER_BENCH_DIR
 #define STRATA_TIER_BENCH_DIR "build/tier_bench"
 #endif
+
+// The command line may spell item_bytes and dram_mb --item-bytes and --dram-mb (ParseFlags).
+ABSL_FLAG(bool, toy, false, "shrink everything to a few MB, for CI: its figures mean nothing");
+ABSL_FLAG(bool, sync, false, "t4: also measure durability sync");
+ABSL_FLAG(std::string, dir, "", "data directory; empty: a fresh one under build/tier_bench");
+ABSL_FLAG(std::optional<uint64_t>, items, std::nullopt, "items per table; unset: per workload");
+ABSL_FLAG(std::optional<uint64_t>, item_bytes, std::nullopt,
+          "--item-bytes: bytes per item; unset: per workload, t1 and t3 4 KiB and 64 KiB");
+ABSL_FLAG(std::optional<uint64_t>, dram_mb, std::nullopt,
+          "--dram-mb: DRAM budget in MiB; unset: per workload");
+ABSL_FLAG(std::optional<double>, seconds, std::nullopt,
+          "seconds per measurement; unset: 10, with --toy 0.25");
+ABSL_FLAG(std::vector<std::string>, threads, std::vector<std::string>({"1", "2"}),
+          "sampling thread counts 1-64, comma-separated: one measurement each");
 
 namespace strata::bench {
 namespace {
@@ -929,19 +949,58 @@ void T4() {
 
 // --- Command line ----------------------------------------------------------------------------
 
-[[noreturn]] void Usage() {
-  std::fprintf(
-      stderr,
-      "usage: tier_bench [--toy] [--dir PATH] [--items N] [--item-bytes B] [--dram-mb M]\n"
-      "                  [--seconds S] [--threads 1,2] [--sync] [t1|t2|t3|t4|tz|all]...\n");
+constexpr char kUsage[] =
+    "the SSD-tier workloads of ../shared/design/workloads.md, each against a raw-disk reference.\n"
+    "usage: tier_bench [--toy] [--dir PATH] [--items N] [--item-bytes B] [--dram-mb M]\n"
+    "                  [--seconds S] [--threads 1,2] [--sync] [t1|t2|t3|t4|tz|all]...\n"
+    "(no workload: all; --item-bytes and --dram-mb are the flags item_bytes and dram_mb)";
+
+[[noreturn]] void BadUsage(const std::string& message) {
+  std::fprintf(stderr, "tier_bench: %s; see --help\n", message.c_str());
   std::exit(2);
 }
 
-uint64_t ParseU64(const char* s) {
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s, &end, 10);
-  if (end == s || *end != '\0') Usage();
-  return v;
+// Parses the flags into g_flags and returns the positional arguments after argv[0].
+std::vector<std::string> ParseFlags(int argc, char** argv) {
+  // --item-bytes and --dram-mb (the documented spellings) name the flags item_bytes and dram_mb.
+  std::vector<std::string> spelled(argv, argv + argc);
+  for (std::string& a : spelled) {
+    if (a == "--") break;
+    const std::string name = a.substr(0, a.find('='));
+    if (name == "--item-bytes" || name == "-item-bytes" || name == "--dram-mb" ||
+        name == "-dram-mb") {
+      a[name.rfind('-')] = '_';
+    }
+  }
+  std::vector<char*> spelled_argv;
+  for (std::string& a : spelled) spelled_argv.push_back(a.data());
+  const std::vector<std::string> args =
+      ParseCommandLine(argc, spelled_argv.data(), kUsage, "tier_bench.cc");
+
+  g_flags.toy = absl::GetFlag(FLAGS_toy);
+  g_flags.sync = absl::GetFlag(FLAGS_sync);
+  g_flags.dir = absl::GetFlag(FLAGS_dir);
+  auto positive = [](const std::optional<uint64_t>& v, const char* flag) -> uint64_t {
+    if (v && *v == 0) BadUsage(std::string("--") + flag + " must be at least 1");
+    return v.value_or(0);
+  };
+  g_flags.items = positive(absl::GetFlag(FLAGS_items), "items");
+  g_flags.item_bytes = positive(absl::GetFlag(FLAGS_item_bytes), "item-bytes");
+  g_flags.dram_mb = positive(absl::GetFlag(FLAGS_dram_mb), "dram-mb");
+  if (const std::optional<double> s = absl::GetFlag(FLAGS_seconds)) {
+    if (!(*s > 0) || !std::isfinite(*s)) BadUsage("--seconds must be a positive number of seconds");
+    g_flags.seconds = *s;
+  }
+  g_flags.threads.clear();
+  for (const std::string& t : absl::GetFlag(FLAGS_threads)) {
+    int n = 0;
+    if (!absl::SimpleAtoi(t, &n) || n < 1 || n > 64) {
+      BadUsage("--threads takes thread counts 1-64, comma-separated, not '" + t + "'");
+    }
+    g_flags.threads.push_back(n);
+  }
+  if (g_flags.threads.empty()) BadUsage("--threads needs at least one thread count");
+  return args;
 }
 
 }  // namespace
@@ -951,41 +1010,11 @@ int main(int argc, char** argv) {
   using namespace strata::bench;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when the output goes to a file
   std::vector<std::string> which;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Usage();
-      return argv[++i];
-    };
-    if (a == "--toy") {
-      g_flags.toy = true;
-    } else if (a == "--sync") {
-      g_flags.sync = true;
-    } else if (a == "--dir") {
-      g_flags.dir = value();
-    } else if (a == "--items") {
-      g_flags.items = ParseU64(value());
-    } else if (a == "--item-bytes") {
-      g_flags.item_bytes = ParseU64(value());
-    } else if (a == "--dram-mb") {
-      g_flags.dram_mb = ParseU64(value());
-    } else if (a == "--seconds") {
-      g_flags.seconds = std::atof(value());
-      if (!(g_flags.seconds > 0)) Usage();
-    } else if (a == "--threads") {
-      g_flags.threads.clear();
-      std::string list = value();
-      for (size_t p = 0; p <= list.size();) {
-        const size_t q = std::min(list.find(',', p), list.size());
-        const int t = static_cast<int>(ParseU64(list.substr(p, q - p).c_str()));
-        if (t < 1 || t > 64) Usage();
-        g_flags.threads.push_back(t);
-        p = q + 1;
-      }
-    } else if (a == "t1" || a == "t2" || a == "t3" || a == "t4" || a == "tz" || a == "all") {
+  for (const std::string& a : ParseFlags(argc, argv)) {
+    if (a == "t1" || a == "t2" || a == "t3" || a == "t4" || a == "tz" || a == "all") {
       which.push_back(a);
     } else {
-      Usage();
+      BadUsage("unknown workload '" + a + "' (expected t1, t2, t3, t4, tz or all)");
     }
   }
   if (which.empty()) which.push_back("all");

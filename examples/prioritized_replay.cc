@@ -12,10 +12,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "command_line.h"
 #include "strata/table.h"
+
+ABSL_FLAG(int32_t, items, 20000, "transitions in the table");
+ABSL_FLAG(int32_t, steps, 60, "learner steps: one sampled batch and one priority update each");
+ABSL_FLAG(int32_t, batch, 256, "items per sampled batch");
 
 namespace {
 
@@ -25,22 +33,26 @@ struct Args {
   int batch = 256;
 };
 
+// Parses the flags (bench/command_line.h: --help prints them and exits 0).
 Args Parse(int argc, char** argv) {
+  const std::vector<std::string> rest = strata::bench::ParseCommandLine(
+      argc, argv,
+      "uniform vs prioritized replay for a toy value learner: learning curves, table counters, "
+      "throughput.\n"
+      "usage: prioritized_replay [--items N] [--steps S] [--batch B]",
+      "prioritized_replay.cc");
+  auto bad = [](const std::string& message) {
+    std::fprintf(stderr, "prioritized_replay: %s; see --help\n", message.c_str());
+    std::exit(2);
+  };
+  if (!rest.empty()) bad("unexpected argument '" + rest[0] + "'");
   Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i];
-    const int v = std::atoi(argv[i + 1]);
-    if (k == "--items")
-      a.items = v;
-    else if (k == "--steps")
-      a.steps = v;
-    else if (k == "--batch")
-      a.batch = v;
-    else {
-      std::fprintf(stderr, "usage: prioritized_replay [--items N] [--steps S] [--batch B]\n");
-      std::exit(2);
-    }
-  }
+  a.items = absl::GetFlag(FLAGS_items);
+  a.steps = absl::GetFlag(FLAGS_steps);
+  a.batch = absl::GetFlag(FLAGS_batch);
+  if (a.items < 1) bad("--items must be at least 1");
+  if (a.steps < 1) bad("--steps must be at least 1");
+  if (a.batch < 1) bad("--batch must be at least 1");
   return a;
 }
 
