@@ -147,6 +147,8 @@ del _name
 __version__ = "0.1.0"
 
 __all__ = [
+    "COMPRESSIONS",
+    "SUPPORTED_DTYPES",
     "Applied",
     "Batch",
     "Buffer",
@@ -781,3 +783,9 @@ for _name, _method in vars(_strata.TableCore).items():
     if not _name.startswith("_") and callable(_method) and _name not in vars(Table):
         setattr(Table, _name, _friendly_types(_method, f"Table.{_name}"))
 del _name, _method
+
+
+def __dir__() -> List[str]:
+    """The API only (``dir(strata)``): the public names, not the modules and typing helpers this
+    file imports. Submodules: ``strata.continual``, ``strata.profiler``, ``strata.torch``."""
+    return sorted([*__all__, "__version__"])

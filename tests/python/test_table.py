@@ -765,3 +765,13 @@ def test_wrong_types_name_the_argument_and_what_it_accepts():
     assert "alpha" in strata.Prioritized.__doc__
     t.resize(5)
     assert t.stats().capacity == 5
+
+
+def test_dir_shows_the_api_only():
+    names = dir(strata)
+    assert "Table" in names and "Prioritized" in names and "__version__" in names
+    for helper in ("np", "os", "re", "Optional", "Union", "dataclasses", "annotations"):
+        assert helper not in names
+    assert not [n for n in names if n.startswith("_") and n != "__version__"]
+    for n in names:
+        getattr(strata, n)  # every name listed is there
