@@ -44,10 +44,13 @@ table, holds a table with another schema or of an unknown format version, or an 
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import logging
 import numbers
 import os
 import re
+import threading
 from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
@@ -180,7 +183,60 @@ __all__ = [
     "TableStats",
     "TierStats",
     "Uniform",
+    "flush_logs",
 ]
+
+# --- Logging ----------------------------------------------------------------------------------
+# The core's records (storage errors and their recovery, recovery at open, repairs, compaction
+# summaries, swap-controller decisions) go to logging.getLogger("strata.<component>"), children of
+# "strata". The core's sink only queues them (it must never take the GIL: it may run on a table's
+# writer thread with the table's lock held); a daemon thread delivers them, and flush_logs()
+# delivers what is queued at once.
+
+_LOG_LEVELS = {0: logging.INFO, 1: logging.WARNING, 2: logging.ERROR}
+_log_delivery = threading.Lock()  # one deliverer at a time, so records keep their order
+
+
+def _deliver_logs() -> None:
+    with _log_delivery:
+        for level, component, message in _strata._next_log_records(0.0):
+            logger = logging.getLogger(f"strata.{component}")
+            logger.log(_LOG_LEVELS.get(level, logging.ERROR), "%s", message)
+
+
+def flush_logs() -> None:
+    """Delivers every log record the core has queued to ``logging.getLogger("strata")`` now.
+
+    Records are delivered by a background thread anyway; call this before inspecting logs (in
+    tests) or before exiting. Records logged before the call are delivered when it returns."""
+    _deliver_logs()
+
+
+def _log_thread_main() -> None:
+    while not _strata._log_sink_stopped():
+        try:
+            if _strata._wait_log_records(0.5):
+                _deliver_logs()
+        except Exception:  # a failing handler must not end delivery
+            pass
+
+
+def _shutdown_logs() -> None:
+    _strata._install_log_sink(False)  # later records: the core's stderr sink; wakes the thread
+    # Joined here, before the interpreter finalizes: a daemon thread still waiting in C++ then
+    # could not take the GIL back safely.
+    _log_thread.join(timeout=5)
+    try:
+        _deliver_logs()
+    except Exception:
+        pass
+
+
+_strata._install_log_sink(True)
+_log_thread = threading.Thread(target=_log_thread_main, name="strata-log", daemon=True)
+_log_thread.start()
+atexit.register(_shutdown_logs)
+
 
 #: The NumPy dtypes a fixed field may have.
 SUPPORTED_DTYPES: Tuple[str, ...] = (

@@ -34,6 +34,7 @@
 #include "bind_cl.h"
 #include "convert.h"
 #include "fastcall.h"
+#include "log_sink.h"
 #include "strata/prefetcher.h"
 #include "table_core.h"
 
@@ -566,5 +567,6 @@ PYBIND11_MODULE(_strata, m) {
       "How often insert converted a non-array value, or copied a non-contiguous array (for "
       "tests).");
 
+  BindLogSink(m);
   BindContinual(m);
 }

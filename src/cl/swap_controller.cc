@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_format.h"
 #include "cl/swap_ratio_policy.h"
+#include "strata/log.h"
 #include "strata/status.h"
 #include "util/mutex.h"
 
@@ -113,6 +114,13 @@ absl::Status SwapController::Tick() {
   SwapDecision d = next.Decide(in, time);
   if (next.ratio() != s.policy.ratio() || next.interval() != s.policy.interval()) {
     RETURN_IF_ERROR(table_->SetSwap(next.ratio(), next.interval()));
+    // A decision that changed the settings (holds are not logged: decisions() keeps them).
+    internal::Log(LogSeverity::kInfo, "swap",
+                  absl::StrFormat("table '%s': %s: swap ratio %.4g -> %.4g, interval %d -> %d "
+                                  "(mean read latency %.1f us, baseline %.1f us)",
+                                  table_->options().name, d.action, s.policy.ratio(), next.ratio(),
+                                  s.policy.interval(), next.interval(), d.mean_read_latency_us,
+                                  d.baseline_us));
   }
   s.policy = next;
   s.last = now;
@@ -153,6 +161,9 @@ void SwapController::Start() {
       }
       absl::Status status = Tick();
       if (!status.ok()) {
+        internal::Log(LogSeverity::kWarning, "swap",
+                      absl::StrFormat("table '%s': swap controller stopped: %s",
+                                      table_->options().name, status.ToString()));
         MutexLock l(&s.mu);
         s.error = std::move(status);
         return;

@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/table_impl.h"
+#include "strata/log.h"
 #include "strata/status.h"
 #include "tier/compaction_picker.h"
 #include "tier/format.h"
@@ -17,6 +18,11 @@ namespace strata::internal {
 namespace {
 
 constexpr size_t kChunkBytes = size_t{4} << 20;  // live record bytes moved per step
+
+// Record bytes moved so far out of the segment being compacted, for the summary logged when it
+// completes. CompactStep runs only on its table's writer thread (one per table), so a
+// thread_local is per table; it restarts with every victim picked.
+thread_local uint64_t moved_this_segment = 0;
 
 }  // namespace
 
@@ -49,6 +55,7 @@ bool TableImpl::CompactStep() {
     std::sort(items.begin(), items.end());
     compaction_ = Compaction{};
     compaction_.active = true;
+    moved_this_segment = 0;
     compaction_.victim = victim;
     for (const auto& [offset, key] : items) compaction_.keys.push_back(key);
     for (const SegmentInfo& s : segs) {
@@ -155,11 +162,20 @@ bool TableImpl::CompactStep() {
         segments_->Append(std::string_view(records.data(), records.size()), &entries, &segment);
   }
   if (!status.ok()) {
-    BackgroundLock lock(this);
-    writes_.SetError(absl::Status(
-        status.code(), absl::StrCat("compaction of segment ", victim, ": ", status.message())));
-    compaction_ = Compaction{};
-    compaction_not_before_ = now + absl::Seconds(1);
+    bool first = false;  // log the transition to an error only (compaction retries every second)
+    {
+      BackgroundLock lock(this);
+      first = writes_.error().ok();
+      writes_.SetError(absl::Status(
+          status.code(), absl::StrCat("compaction of segment ", victim, ": ", status.message())));
+      compaction_ = Compaction{};
+      compaction_not_before_ = now + absl::Seconds(1);
+    }
+    if (first) {
+      Log(LogSeverity::kWarning, "compaction",
+          absl::StrCat("table '", options_.name, "': compaction of segment ", victim, " (",
+                       SegmentDataName(victim), ") failed, retrying in 1 s: ", status.ToString()));
+    }
     return false;
   }
 
@@ -201,17 +217,36 @@ bool TableImpl::CompactStep() {
     }
   }
   if (last) {
+    // The summary, logged without the lock: bytes moved over the whole segment (this chunk's
+    // included), the segment's file bytes freed (0 if it could not be dropped).
+    const uint64_t moved_total = moved_this_segment + moved;
+    const uint64_t data_bytes = compaction_.data_bytes;
+    const size_t items = compaction_.keys.size();
+    absl::Status dropped;
     if (drop) {
-      const absl::Status s = segments_->DropSegments({victim});
+      dropped = segments_->DropSegments({victim});
       BackgroundLock lock(this);
-      if (!s.ok()) {
-        writes_.SetError(s);
+      if (!dropped.ok()) {
+        writes_.SetError(dropped);
       } else {
         ++tier_counters_.segments_compacted;
-        tier_counters_.compaction_bytes_freed += compaction_.data_bytes;
+        tier_counters_.compaction_bytes_freed += data_bytes;
       }
     }
     compaction_ = Compaction{};
+    if (!dropped.ok()) {
+      Log(LogSeverity::kWarning, "compaction",
+          absl::StrCat("table '", options_.name, "': compacted segment ", victim,
+                       " but could not drop ", SegmentDataName(victim), ": ", dropped.ToString()));
+    } else {
+      Log(LogSeverity::kInfo, "compaction",
+          absl::StrCat("table '", options_.name, "': compacted segment ", victim, " (",
+                       SegmentDataName(victim), "): ", items, " items, ", moved_total,
+                       " bytes moved, ", drop ? data_bytes : 0, " bytes freed",
+                       drop ? "" : " (still holds live items; kept)"));
+    }
+  } else {
+    moved_this_segment += moved;
   }
   const uint64_t rate = options_.compaction_bytes_per_second;
   if (rate != 0) {

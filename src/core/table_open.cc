@@ -11,6 +11,7 @@
 #include "core/batch_writer.h"
 #include "core/table_impl.h"
 #include "strata/info_fields.h"
+#include "strata/log.h"
 #include "strata/status.h"
 #include "tier/checkpoint.h"
 #include "tier/format.h"
@@ -45,6 +46,7 @@ absl::Status TableImpl::OpenStorage() {
   SegmentStore::Recovered recovered;
   ASSIGN_OR_RETURN(segments_, SegmentStore::Open(StoreOptions(options_), &recovered));
   absl::flat_hash_set<uint32_t> in_use;  // segments live items are located in: never dropped
+  uint64_t recovered_items = 0;
   reader_ = NewAsyncReader(AsyncReaderOptions{});
   {
     MutexLock lock(&mu_);
@@ -67,6 +69,21 @@ absl::Status TableImpl::OpenStorage() {
     tier_counters_.bad_index_entries = recovered.bad_entries;
     if (recovered.existed) RETURN_IF_ERROR(Restore(recovered));
     for (const auto& [segment, bytes] : live_bytes_) in_use.insert(segment);
+    recovered_items = tier_counters_.recovered_items;
+  }
+  if (recovered.existed) {
+    // Logged without the table's lock. Skipped (torn or corrupt) index entries make it a warning.
+    const size_t slash = recovered.checkpoint_path.rfind('/');
+    const std::string checkpoint =
+        recovered.checkpoint.empty()
+            ? std::string("no checkpoint")
+            : absl::StrCat("checkpoint ", slash == std::string::npos
+                                              ? recovered.checkpoint_path
+                                              : recovered.checkpoint_path.substr(slash + 1));
+    Log(recovered.bad_entries > 0 ? LogSeverity::kWarning : LogSeverity::kInfo, "recovery",
+        absl::StrCat("table '", options_.name, "': recovered ", recovered_items, " items from ",
+                     options_.storage_dir, " (", checkpoint, ", ", recovered.entries.size(),
+                     " index entries replayed, ", recovered.bad_entries, " bad entries skipped)"));
   }
   // Only once the recovered state is accepted does anything in the directory change. Start
   // drops recovered segments that hold nothing (older versions left empty ones behind).

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/batch_writer.h"
 #include "core/table_impl.h"
+#include "strata/log.h"
 #include "strata/status.h"
 #include "tier/format.h"
 
@@ -128,32 +129,52 @@ bool TableImpl::WriteGroup(bool* failed) {
       entries.empty()
           ? absl::OkStatus()
           : segments_->Append(std::string_view(records.data(), records.size()), &entries, &segment);
-  BackgroundLock lock(this);
-  if (!s.ok()) {
-    // Keep everything queued, in order; the items stay in DRAM (dirty) until a retry succeeds.
-    writes_.Failed(taken, s);
-    *failed = true;
-    return false;
-  }
-  for (const IndexEntry& e : entries) {
-    ++tier_counters_.records_written;
-    if (e.flags & IndexEntry::kTombstone) continue;
-    const Slot slot = index_.Resolve(e.key);
-    if (slot == kNoSlot) {
-      // Removed while being written: the record is garbage, and must not come back at reopen.
-      Enqueue(e.key, /*tombstone=*/true);
-      continue;
+  // Storage errors are logged once per transition (failing, then writing again), after the
+  // lock is released.
+  std::string log_message;
+  LogSeverity log_severity = LogSeverity::kInfo;
+  {
+    BackgroundLock lock(this);
+    if (!s.ok()) {
+      if (writes_.error().ok()) {
+        log_severity = LogSeverity::kError;
+        log_message =
+            absl::StrCat("table '", options_.name, "': writing to ", options_.storage_dir,
+                         " failed (", writes_.size() + taken.size(),
+                         " writes stay queued, items stay in DRAM; retrying): ", s.ToString());
+      }
+      // Keep everything queued, in order; the items stay in DRAM (dirty) until a retry succeeds.
+      writes_.Failed(taken, s);
+      *failed = true;
+    } else {
+      for (const IndexEntry& e : entries) {
+        ++tier_counters_.records_written;
+        if (e.flags & IndexEntry::kTombstone) continue;
+        const Slot slot = index_.Resolve(e.key);
+        if (slot == kNoSlot) {
+          // Removed while being written: the record is garbage, and must not come back at reopen.
+          Enqueue(e.key, /*tombstone=*/true);
+          continue;
+        }
+        loc_[slot] = Location{segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
+        live_bytes_[segment] += FileSpan(e.length);
+        ++stored_items_;
+        stored_bytes_ += e.length;
+        // Now clean: its frame may be given up.
+        dram_.MarkClean(ItemBytesOf(slot));
+        Transit(slot, Residence::kDirty, Residence::kClean);
+      }
+      if (!writes_.error().ok()) {
+        log_severity = LogSeverity::kWarning;
+        log_message =
+            absl::StrCat("table '", options_.name, "': writing to ", options_.storage_dir,
+                         " recovered (writes succeed again) after: ", writes_.error().ToString());
+      }
+      writes_.Written(taken);
     }
-    loc_[slot] = Location{segment, static_cast<uint32_t>(e.data_offset), e.checksum, e.length};
-    live_bytes_[segment] += FileSpan(e.length);
-    ++stored_items_;
-    stored_bytes_ += e.length;
-    // Now clean: its frame may be given up.
-    dram_.MarkClean(ItemBytesOf(slot));
-    Transit(slot, Residence::kDirty, Residence::kClean);
   }
-  writes_.Written(taken);
-  return true;
+  if (!log_message.empty()) Log(log_severity, "storage", std::move(log_message));
+  return s.ok();
 }
 
 absl::Status TableImpl::AwaitDurable(uint64_t ticket, absl::Time deadline) {

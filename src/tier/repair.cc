@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "strata/log.h"
 #include "strata/status.h"
 #include "tier/checkpoint.h"
 #include "tier/file_io.h"
@@ -266,7 +267,19 @@ class Repairer {
 
 absl::StatusOr<RepairReport> RepairStorage(const SegmentStore::Options& options,
                                            uint32_t score_columns) {
-  return Repairer(options, score_columns).Run();
+  absl::StatusOr<RepairReport> report = Repairer(options, score_columns).Run();
+  if (!report.ok()) {
+    Log(LogSeverity::kWarning, "repair",
+        absl::StrCat("table '", options.table_name, "': repair of ", options.dir,
+                     " failed: ", report.status().ToString()));
+    return report;
+  }
+  // Setting files aside or dropping checkpoint items loses data: a warning.
+  const bool lost = !report->set_aside.empty() || report->checkpoint_items_dropped > 0;
+  Log(lost ? LogSeverity::kWarning : LogSeverity::kInfo, "repair",
+      absl::StrCat("table '", options.table_name, "': repaired ", options.dir, ": ",
+                   report->ToString()));
+  return report;
 }
 
 }  // namespace internal
