@@ -136,6 +136,6 @@ def test_no_hang_at_interpreter_exit(tmp_path):
     )
     import os
     env = dict(os.environ)
-    r = subprocess.run(["/usr/bin/python3", "-c", code], timeout=60, env=env,
+    r = subprocess.run([sys.executable, "-c", code], timeout=60, env=env,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
