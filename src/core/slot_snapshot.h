@@ -4,11 +4,12 @@
 //
 // How a table uses it (TableImpl::CheckpointLocked), with the writer stopped so that no stored
 // location changes except along with a change the index tracks (an insert, a removal):
-//   under the lock, index.Track(); then repeatedly, under the lock, Copy a chunk of slots and
-//   index.MarkCopied(end), releasing the lock between chunks; in the last critical section Copy
-//   the rest up to the high water and every slot index.TakeChanged() names, and take the table's
-//   scalars (counters, free-list head, selector states). The copy is then the index as it was at
-//   that last instant, and Finish turns it into a checkpoint body outside the lock.
+//   under the lock, index.Track(); then repeatedly, under the lock, CopyChunk (a chunk of slots,
+//   then index.MarkCopied(end)), releasing the lock between chunks; the last CopyChunk copies the
+//   rest up to the high water and every slot index.TakeChanged() names, and in that critical
+//   section the table takes its scalars (counters, free-list head, selector states). The copy is
+//   then the index as it was at that last instant (sample counts aside), and Finish turns it
+//   into a checkpoint body outside the lock.
 #ifndef STRATA_CORE_SLOT_SNAPSHOT_H_
 #define STRATA_CORE_SLOT_SNAPSHOT_H_
 
@@ -24,7 +25,8 @@ namespace strata::internal {
 
 class SlotSnapshot {
  public:
-  // Where a slot's record is; segment kUnstored: not written yet (or the slot is free).
+  // Where a slot's record is stored (the table keeps one per slot); segment kUnstored: not
+  // written yet (or the slot is free).
   struct Record {
     uint32_t segment = kUnstored;
     uint32_t offset = 0;
@@ -44,6 +46,22 @@ class SlotSnapshot {
   void Copy(const SlotIndex& index, Slot s, const Record& record);
   // Slots copied so far reach up to (not including) this one.
   Slot end() const { return end_; }
+
+  // One critical section of the protocol above: copies up to `chunk` more slots of `index` (all
+  // that are left when at most `chunk` are) and marks them copied; when that reaches the high
+  // water, copies again every slot changed since its copy and ends the tracking. Returns whether
+  // this was the last section. `record_of(slot)` is where the slot's record is stored.
+  template <typename RecordOf>
+  bool CopyChunk(SlotIndex& index, Slot chunk, RecordOf record_of) {
+    const Slot high_water = index.high_water();
+    const Slot end = high_water - end_ <= chunk ? high_water : end_ + chunk;
+    for (Slot s = end_; s < end; ++s) Copy(index, s, record_of(s));
+    index.MarkCopied(end);
+    if (end != high_water) return false;
+    for (Slot s : index.TakeChanged()) Copy(index, s, record_of(s));
+    index.Untrack();
+    return true;
+  }
 
   // Fills d's generations, items, scores and free list from the copy: items are the live slots
   // with a stored record, in slot order; a live slot whose record is not written yet is recorded

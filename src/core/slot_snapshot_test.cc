@@ -84,19 +84,12 @@ TEST(SlotSnapshotTest, ChunkedCopyWithTrackedChangesEqualsOnePassAtTheEnd) {
     index.Track();
     const Slot chunk = 1 + static_cast<Slot>(rng.UniformInt(700));
     Slot free_head;
-    for (bool last = false; !last;) {
-      const Slot hw = index.high_water();
-      const Slot end = hw - chunked.end() <= chunk ? hw : chunked.end() + chunk;
-      for (Slot s = chunked.end(); s < end; ++s) chunked.Copy(index, s, StoredAt(s));
-      index.MarkCopied(end);
-      last = end == hw;
-      if (last) {
-        for (Slot s : index.TakeChanged()) chunked.Copy(index, s, StoredAt(s));
-        index.Untrack();
+    for (;;) {
+      if (chunked.CopyChunk(index, chunk, StoredAt)) {
         free_head = index.free_head();
-      } else {
-        churn(200);  // the lock is released between chunks
+        break;
       }
+      churn(200);  // the lock is released between chunks
     }
     SlotSnapshot one_pass(2);
     for (Slot s = 0; s < index.high_water(); ++s) one_pass.Copy(index, s, StoredAt(s));

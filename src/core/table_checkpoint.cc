@@ -104,16 +104,9 @@ absl::Status TableImpl::CheckpointLocked() {
     {
       MutexLock lock(&mu_);
       const absl::Time held = absl::Now();
-      const Slot high_water = index_.high_water();
-      const Slot end = high_water - slots.end() <= kCheckpointChunkSlots
-                           ? high_water
-                           : slots.end() + kCheckpointChunkSlots;
-      for (Slot s = slots.end(); s < end; ++s) slots.Copy(index_, s, RecordOf(s));
-      index_.MarkCopied(end);
-      last = end == high_water;
+      last = slots.CopyChunk(index_, kCheckpointChunkSlots,
+                             [this](Slot s) ABSL_NO_THREAD_SAFETY_ANALYSIS { return loc_[s]; });
       if (last) {
-        for (Slot s : index_.TakeChanged()) slots.Copy(index_, s, RecordOf(s));
-        index_.Untrack();
         free_head = index_.free_head();
         SnapshotScalars(&d);
       }

@@ -87,14 +87,9 @@ class TableImpl {
 
  private:
   // Where a stored record is, and its length (stored records of compressed schemas vary in
-  // length): 16 bytes per slot.
-  struct Location {
-    uint32_t segment = kUnwritten;
-    uint32_t offset = 0;
-    uint32_t checksum = 0;
-    uint32_t length = 0;
-  };
-  static constexpr uint32_t kUnwritten = 0xFFFFFFFFu;
+  // length): 16 bytes per slot; segment kUnwritten until the writer stored it.
+  using Location = SlotSnapshot::Record;
+  static constexpr uint32_t kUnwritten = SlotSnapshot::kUnstored;
   static constexpr uint32_t kNoFrame = FrameManager::kNoFrame;
   // The cold part of a Sample/Get, carried out of the lock.
   struct ReadPlan {
@@ -194,11 +189,6 @@ class TableImpl {
   void SnapshotScalars(CheckpointData* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Slots a checkpoint copies per critical section: ~0.5 ms of copying.
   static constexpr Slot kCheckpointChunkSlots = 32768;
-  // Where live slot `s`'s record is stored (segment kUnwritten: not yet).
-  SlotSnapshot::Record RecordOf(Slot s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const Location& l = loc_[s];
-    return SlotSnapshot::Record{l.segment, l.offset, l.checksum, l.length};
-  }
   std::array<uint64_t*, CheckpointData::kNumCounters> CheckpointCounters()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stored record's length (slot must be stored).
