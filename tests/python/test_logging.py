@@ -26,6 +26,17 @@ def strata_records(caplog, component=None):
             if r.name.startswith("strata") and (component is None or r.name == f"strata.{component}")]
 
 
+def write_and_reopen(name, path):
+    """Writes 5 items to a table in `path`, closes it, and opens and closes it again (the reopen
+    logs a recovery record)."""
+    t = strata.Table(name, SCHEMA, capacity=100, storage_dir=path, dram_budget_bytes=10 * ROW)
+    t.insert(items(5))
+    t.close()
+    del t
+    gc.collect()
+    strata.Table(name, SCHEMA, capacity=100, storage_dir=path, dram_budget_bytes=10 * ROW).close()
+
+
 def test_reopen_logs_a_recovery_record(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="strata")
     t = strata.Table("logged", SCHEMA, capacity=1000, storage_dir=tmp_path, dram_budget_bytes=10 * ROW)
@@ -61,13 +72,7 @@ def test_children_propagate_to_the_strata_logger(tmp_path):
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        t = strata.Table("kids", SCHEMA, capacity=100, storage_dir=tmp_path, dram_budget_bytes=10 * ROW)
-        t.insert(items(5))
-        t.close()
-        del t
-        gc.collect()
-        t = strata.Table("kids", SCHEMA, capacity=100, storage_dir=tmp_path, dram_budget_bytes=10 * ROW)
-        t.close()
+        write_and_reopen("kids", tmp_path)
         strata.flush_logs()
     finally:
         logger.removeHandler(handler)
@@ -78,13 +83,7 @@ def test_children_propagate_to_the_strata_logger(tmp_path):
 
 def test_daemon_thread_delivers_without_flush(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="strata")
-    t = strata.Table("bg", SCHEMA, capacity=100, storage_dir=tmp_path, dram_budget_bytes=10 * ROW)
-    t.insert(items(5))
-    t.close()
-    del t
-    gc.collect()
-    t = strata.Table("bg", SCHEMA, capacity=100, storage_dir=tmp_path, dram_budget_bytes=10 * ROW)
-    t.close()
+    write_and_reopen("bg", tmp_path)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         if any(r.name == "strata.recovery" and "'bg'" in r.getMessage() for r in caplog.records):
