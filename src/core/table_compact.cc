@@ -19,11 +19,6 @@ namespace {
 
 constexpr size_t kChunkBytes = size_t{4} << 20;  // live record bytes moved per step
 
-// Record bytes moved so far out of the segment being compacted, for the summary logged when it
-// completes. CompactStep runs only on its table's writer thread (one per table), so a
-// thread_local is per table; it restarts with every victim picked.
-thread_local uint64_t moved_this_segment = 0;
-
 }  // namespace
 
 bool TableImpl::CompactStep() {
@@ -55,7 +50,6 @@ bool TableImpl::CompactStep() {
     std::sort(items.begin(), items.end());
     compaction_ = Compaction{};
     compaction_.active = true;
-    moved_this_segment = 0;
     compaction_.victim = victim;
     for (const auto& [offset, key] : items) compaction_.keys.push_back(key);
     for (const SegmentInfo& s : segs) {
@@ -219,7 +213,7 @@ bool TableImpl::CompactStep() {
   if (last) {
     // The summary, logged without the lock: bytes moved over the whole segment (this chunk's
     // included), the segment's file bytes freed (0 if it could not be dropped).
-    const uint64_t moved_total = moved_this_segment + moved;
+    const uint64_t moved_total = compaction_.moved_bytes + moved;
     const uint64_t data_bytes = compaction_.data_bytes;
     const size_t items = compaction_.keys.size();
     absl::Status dropped;
@@ -246,7 +240,7 @@ bool TableImpl::CompactStep() {
                        drop ? "" : " (still holds live items; kept)"));
     }
   } else {
-    moved_this_segment += moved;
+    compaction_.moved_bytes += moved;
   }
   const uint64_t rate = options_.compaction_bytes_per_second;
   if (rate != 0) {

@@ -378,6 +378,7 @@ class TableImpl {
     std::vector<Key> keys;
     size_t next = 0;
     uint64_t data_bytes = 0;
+    uint64_t moved_bytes = 0;  // record bytes moved out so far (the summary logged at the end)
   };
   Compaction compaction_ ABSL_GUARDED_BY(writer_mu_);
   absl::Time compaction_not_before_ ABSL_GUARDED_BY(writer_mu_) = absl::InfinitePast();
